@@ -1,0 +1,19 @@
+// Subcommand registration for the fnjail binary. Each file registers one command group.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace fnjail::cli {
+
+// A registered command runs after parsing and returns the process exit code.
+using Runner = std::function<int()>;
+
+// Adds `policy` and its subcommands to `app`; the chosen one's runner is stored in `*run`.
+void RegisterPolicyCommands(CLI::App& app, Runner* run);
+
+}  // namespace fnjail::cli

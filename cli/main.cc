@@ -1,0 +1,58 @@
+// The fnjail binary: parses the command line and hands off to the libraries.
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "fnjail_version.h"
+
+namespace {
+
+constexpr const char* kDescription =
+    "fnjail: a self-hosted serverless platform: an authenticating, policy-authorizing\n"
+    "gateway in front of functions that run in namespaced seccomp jails.\n"
+    "\n"
+    "Run `fnjail COMMAND --help` for the manual of a command.";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{kDescription, "fnjail"};
+  app.require_subcommand(1);
+  app.fallthrough(false);
+  app.footer("Exit status: 0 on success, 1 when a check or test fails, 2 on bad usage or "
+             "bad input.\nDocumentation: docs/ in the source tree.");
+
+  fnjail::cli::Runner run;
+  auto* version = app.add_subcommand("version", "Print the fnjail version and exit");
+  version->callback([&run] {
+    run = [] {
+      std::cout << "fnjail " << FNJAIL_VERSION << '\n';
+      return 0;
+    };
+  });
+  fnjail::cli::RegisterPolicyCommands(app, &run);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  if (!run) {
+    std::cerr << app.help();
+    return 2;
+  }
+  try {
+    return run();
+  } catch (const std::exception& e) {
+    std::cerr << "fnjail: internal error: " << e.what() << '\n';
+    return 2;
+  }
+}

@@ -1,0 +1,4 @@
+// Fixture: a public header exposing a third-party type.
+#pragma once
+
+#include <openssl/evp.h>

@@ -1,0 +1,4 @@
+// Fixture: a leaf library reaching up into the gateway.
+#pragma once
+
+#include "gateway/gateway.h"
