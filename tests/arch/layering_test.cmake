@@ -12,6 +12,7 @@
 if(NOT ROOT)
   message(FATAL_ERROR "pass -DROOT=<source tree>")
 endif()
+get_filename_component(ROOT "${ROOT}" ABSOLUTE)
 
 set(libs policy crypto sandbox gateway)
 set(allowed_policy "")
