@@ -1,0 +1,29 @@
+// Helpers shared by the policy front ends (TOML, IAM JSON, request JSON, test suites).
+#pragma once
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fnjail::policy::internal {
+
+// Returns `did you mean `x`?` for the entry of `known` closest to `unknown` (same letters
+// ignoring case, `_` and `-`, or within a small edit distance), or an empty string when
+// nothing is close enough to be a plausible typo.
+std::string SuggestSpelling(std::string_view unknown,
+                            std::initializer_list<std::string_view> known);
+std::string SuggestSpelling(std::string_view unknown, const std::vector<std::string>& known);
+
+// SuggestSpelling over every IAM condition operator spelling (with set qualifiers and
+// `IfExists`), for `unknown condition operator` messages.
+std::string SuggestOperator(std::string_view unknown);
+
+// The default document id for a file: its name without folders and extension
+// (`policies/invoke.toml` -> `invoke`). Returns `file` unchanged when that would be empty.
+std::string DocumentIdFromFile(std::string_view file);
+
+// Lower-cases ASCII letters; other bytes are kept as they are.
+std::string AsciiLower(std::string_view text);
+
+}  // namespace fnjail::policy::internal
