@@ -1,0 +1,76 @@
+// Policy variables: `${key}`, `${key, 'default'}` and the `${*}` `${?}` `${$}` escapes,
+// parsed once at compile time and resolved against a request's context at decision time.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+#include "policy/internal/glob.h"
+#include "policy/policy.h"
+
+namespace fnjail::policy::internal {
+
+// Case-insensitive read access to a request's context. Keys in policies are stored
+// lower-cased; the request's keys are compared without copying them.
+class ContextView {
+ public:
+  struct Lookup {
+    const ContextValue* value = nullptr;  // null when the key is absent
+    bool ambiguous = false;  // the request gave the key more than once (different case)
+  };
+
+  explicit ContextView(const std::map<std::string, ContextValue>& context) : context_(context) {}
+
+  // Finds `lower_key` (already lower-case). Linear in the context size, no allocation.
+  Lookup Find(std::string_view lower_key) const noexcept;
+
+ private:
+  const std::map<std::string, ContextValue>& context_;
+};
+
+// A string from a policy with its policy variables parsed. Text outside `${...}` is kept
+// as written (for patterns, its `*` and `?` stay wildcards); the value a variable takes
+// and the escapes are always literal text, never wildcards.
+class Template {
+ public:
+  // Parses `text`. Errors (as a message for a policy author): an unterminated `${`, an
+  // empty variable name, a malformed default value.
+  static tl::expected<Template, std::string> Parse(std::string_view text);
+
+  // True when some part depends on the request context.
+  bool HasVariables() const { return has_variables_; }
+
+  // The text with escapes applied. REQUIRES: !HasVariables().
+  std::string StaticString() const;
+  // The pattern with escapes as literal characters. REQUIRES: !HasVariables().
+  Glob StaticGlob() const;
+
+  // Substitutes variables from `context`. A variable resolves when its key is present
+  // with exactly one value and was not given as an array (IAM cannot substitute
+  // multivalued keys); otherwise its default is used when it has one. Returns false and
+  // sets `*missing` to the key as written when a variable cannot be resolved.
+  bool ResolveString(const ContextView& context, std::string* out, std::string* missing) const;
+  bool ResolveGlob(const ContextView& context, Glob* out, std::string* missing) const;
+
+ private:
+  enum class PartKind { kText, kEscape, kVariable };
+  struct Part {
+    PartKind kind = PartKind::kText;
+    std::string text;       // kText: as written; kEscape: the character; kVariable: key lower-cased
+    std::string key;        // kVariable: key as written, for messages
+    std::optional<std::string> default_value;
+  };
+
+  // Returns the value for a kVariable part, or nullopt.
+  static std::optional<std::string_view> Value(const Part& part, const ContextView& context);
+
+  std::vector<Part> parts_;
+  bool has_variables_ = false;
+};
+
+}  // namespace fnjail::policy::internal
