@@ -52,7 +52,10 @@ Result<std::vector<std::string>> ExpandPaths(const std::vector<std::string>& pat
 
 // Lint findings (warnings only; semantic errors are reported by the front ends): allow of
 // `*` on `*`, NotAction/NotResource in an allow, statements that never match or are
-// shadowed, duplicate sids, conditions that can never hold.
+// shadowed, duplicate sids, conditions that can never hold. One exception is reported as
+// an error: a Numeric*, Date* or IpAddress condition value that does not parse as its
+// operator's type (such a condition cannot be evaluated). Never reports something it is
+// not sure of. The result may be empty.
 Diagnostics Lint(const Document& doc);
 
 // Renders a document in the native TOML form with exactly the same meaning; parsing the

@@ -1,0 +1,804 @@
+// Lint: findings about policy documents that load but probably do not say what was meant.
+//
+// Every finding must be true: when a check cannot be sure (variables, set qualifiers,
+// patterns too complex to compare), it stays silent. Precision over recall.
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "policy/policy.h"
+
+namespace fnjail::policy {
+namespace {
+
+// ---- text helpers ---------------------------------------------------------------------
+
+constexpr size_t kMaxQuotedChars = 80;
+
+char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (LowerAscii(a[i]) != LowerAscii(b[i])) return false;
+  }
+  return true;
+}
+
+std::string LowerCopy(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = LowerAscii(c);
+  return out;
+}
+
+bool HasVariable(std::string_view s) { return s.find("${") != std::string_view::npos; }
+
+// User input in backticks, on one line: control characters are escaped so a value cannot
+// forge further diagnostic lines, and very long values are shortened.
+std::string Code(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "`";
+  size_t shown = 0;
+  for (char ch : s) {
+    if (shown == kMaxQuotedChars) {
+      out += "...";
+      break;
+    }
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    } else {
+      out += ch;
+    }
+    ++shown;
+  }
+  out += '`';
+  return out;
+}
+
+std::string StatementCode(const Statement& s) { return "statement " + Code(StatementName(s)); }
+
+std::string AtLine(const SourceSpan& span) {
+  return span.line > 0 ? " (line " + std::to_string(span.line) + ")" : std::string();
+}
+
+// Element names as the author wrote them: IAM JSON or the native TOML spelling.
+struct Spelling {
+  std::string_view action;
+  std::string_view not_action;
+  std::string_view resource;
+  std::string_view not_resource;
+  std::string_view principal;
+  std::string_view not_principal;
+};
+
+constexpr Spelling kTomlSpelling = {"action",       "not_action", "resource",
+                                    "not_resource", "principal",  "not_principal"};
+constexpr Spelling kIamSpelling = {"Action",      "NotAction", "Resource",
+                                   "NotResource", "Principal", "NotPrincipal"};
+
+enum class ElementKind { kPrincipal, kAction, kResource };
+
+std::string_view ElementName(const Spelling& spelling, ElementKind kind, bool negated) {
+  switch (kind) {
+    case ElementKind::kPrincipal:
+      return negated ? spelling.not_principal : spelling.principal;
+    case ElementKind::kAction:
+      return negated ? spelling.not_action : spelling.action;
+    case ElementKind::kResource:
+      return negated ? spelling.not_resource : spelling.resource;
+  }
+  return {};
+}
+
+std::string OperatorText(const Condition& c) {
+  return c.operator_text.text.empty() ? OperatorName(c.spec) : c.operator_text.text;
+}
+
+// ---- pattern coverage -----------------------------------------------------------------
+
+// A pattern of only `*` matches every string.
+bool MatchesEverything(std::string_view pattern) {
+  return !pattern.empty() && pattern.find_first_not_of('*') == std::string_view::npos;
+}
+
+bool IsWildcard(char c) { return c == '*' || c == '?'; }
+
+// Replaces each `${...}` with `*`. Whatever a variable resolves to, the resolved pattern
+// matches a subset of what this one matches, so coverage of the result is coverage of the
+// original. A `${` without a closing brace is kept as text.
+std::string VariablesAsStars(std::string_view s) {
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    if (s.compare(i, 2, "${") == 0) {
+      size_t close = s.find('}', i + 2);
+      if (close != std::string_view::npos) {
+        out += '*';
+        i = close + 1;
+        continue;
+      }
+    }
+    out += s[i++];
+  }
+  return out;
+}
+
+// True when `outer` matches every string that `inner` matches; both are globs with `*` (any
+// run of characters) and `?` (one character). Sound, and complete for the shapes policies
+// use: it matches `outer` against the text of `inner`, where a `*` of `inner` can only be
+// consumed by a `*` of `outer`, a `?` of `inner` by a `?` or `*` of `outer`, and a literal
+// character by the same character, `?` or `*`.
+bool GlobCovers(std::string_view outer, std::string_view inner, bool fold_case) {
+  auto same = [fold_case](char a, char b) {
+    return fold_case ? LowerAscii(a) == LowerAscii(b) : a == b;
+  };
+  // Quick rejection on the literal prefix of `outer`, the common case for action lists.
+  size_t prefix = 0;
+  while (prefix < outer.size() && !IsWildcard(outer[prefix])) {
+    if (prefix >= inner.size() || IsWildcard(inner[prefix]) ||
+        !same(outer[prefix], inner[prefix])) {
+      return false;
+    }
+    ++prefix;
+  }
+  if (prefix == outer.size()) return prefix == inner.size();
+  outer.remove_prefix(prefix);
+  inner.remove_prefix(prefix);
+
+  // reach[j]: the outer prefix seen so far can consume exactly inner[0, j).
+  std::array<char, 128> small{};
+  std::vector<char> large;
+  char* reach = small.data();
+  if (inner.size() + 1 > small.size()) {
+    large.assign(inner.size() + 1, 0);
+    reach = large.data();
+  }
+  reach[0] = 1;
+  for (char o : outer) {
+    if (o == '*') {
+      // A star extends any reachable position to every later one.
+      for (size_t j = 1; j <= inner.size(); ++j) reach[j] = reach[j] || reach[j - 1];
+      continue;
+    }
+    for (size_t j = inner.size(); j > 0; --j) {
+      const char i = inner[j - 1];
+      const bool consumes = o == '?' ? i != '*' : (!IsWildcard(i) && same(o, i));
+      reach[j] = reach[j - 1] && consumes;
+    }
+    reach[0] = 0;
+  }
+  return reach[inner.size()] != 0;
+}
+
+bool PatternCovers(std::string_view outer, std::string_view inner, ElementKind kind) {
+  if (kind == ElementKind::kPrincipal) return outer == "*" || outer == inner;
+  const bool fold_case = kind == ElementKind::kAction;
+  if (MatchesEverything(outer)) return true;
+  // A variable in the covering pattern resolves per request: only the same text is sure.
+  if (HasVariable(outer)) return fold_case ? EqualsIgnoreCase(outer, inner) : outer == inner;
+  if (HasVariable(inner)) return GlobCovers(outer, VariablesAsStars(inner), fold_case);
+  return GlobCovers(outer, inner, fold_case);
+}
+
+// Every pattern of `inner` is covered by some single pattern of `outer`.
+bool ValuesCover(const std::vector<Literal>& outer, const std::vector<Literal>& inner,
+                 ElementKind kind) {
+  for (const auto& in : inner) {
+    bool covered = false;
+    for (const auto& out : outer) {
+      if (PatternCovers(out.text, in.text, kind)) {
+        covered = true;
+        break;
+      }
+    }
+    if (!covered) return false;
+  }
+  return true;
+}
+
+// Why a pattern can match nothing.
+enum class DeadPattern { kNone, kEmpty, kNoService };
+
+DeadPattern ClassifyPattern(std::string_view text, ElementKind kind) {
+  if (text.find_first_not_of(" \t") == std::string_view::npos) return DeadPattern::kEmpty;
+  // Actions are `service:name`; without a colon or a wildcard that could stand for one, a
+  // pattern matches no action.
+  if (kind == ElementKind::kAction && text.find_first_of(":*?") == std::string_view::npos) {
+    return DeadPattern::kNoService;
+  }
+  return DeadPattern::kNone;
+}
+
+bool AnyMatchesEverything(const std::vector<Literal>& values, ElementKind kind) {
+  for (const auto& v : values) {
+    if (kind == ElementKind::kPrincipal ? v.text == "*" : MatchesEverything(v.text)) return true;
+  }
+  return false;
+}
+
+// True when element `a` matches everything element `b` matches (same element of two
+// statements). An absent element is only known to cover another absent one.
+bool ElementCovers(const std::optional<Element>& a, const std::optional<Element>& b,
+                   ElementKind kind) {
+  if (!a.has_value() || !b.has_value()) return !a.has_value() && !b.has_value();
+  if (!a->negated && !b->negated) return ValuesCover(a->values, b->values, kind);
+  if (!a->negated && b->negated) return AnyMatchesEverything(a->values, kind);
+  // Not(X) covers Not(Y) when X matches no more than Y. Not(X) covering a positive list
+  // would need disjointness of globs: left unjudged.
+  if (a->negated && b->negated) return ValuesCover(b->values, a->values, kind);
+  return false;
+}
+
+bool StatementCovers(const Statement& a, const Statement& b) {
+  // Cheapest first: principals and resources are short lists, action lists can be long.
+  return ElementCovers(a.principal, b.principal, ElementKind::kPrincipal) &&
+         ElementCovers(a.resource, b.resource, ElementKind::kResource) &&
+         ElementCovers(a.action, b.action, ElementKind::kAction);
+}
+
+// ---- condition values -----------------------------------------------------------------
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// A decimal number: optional sign, digits with an optional fraction, optional exponent.
+std::optional<double> ParseNumber(std::string_view s) {
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  size_t i = 0;
+  if (i < s.size() && s[i] == '-') ++i;
+  size_t digits = 0;
+  while (i < s.size() && IsDigit(s[i])) ++i, ++digits;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && IsDigit(s[i])) ++i, ++digits;
+  }
+  if (digits == 0) return std::nullopt;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    size_t exponent_digits = 0;
+    while (i < s.size() && IsDigit(s[i])) ++i, ++exponent_digits;
+    if (exponent_digits == 0) return std::nullopt;
+  }
+  if (i != s.size()) return std::nullopt;
+  double value = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return value;
+}
+
+// Reads exactly `n` digits at `*i` into `*out`.
+bool ReadDigits(std::string_view s, size_t* i, size_t n, int* out) {
+  if (*i + n > s.size()) return false;
+  int value = 0;
+  for (size_t k = 0; k < n; ++k) {
+    const char c = s[*i + k];
+    if (!IsDigit(c)) return false;
+    value = value * 10 + (c - '0');
+  }
+  *i += n;
+  *out = value;
+  return true;
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2 ? 1 : 0;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+int DaysInMonth(int year, int month) {
+  static constexpr std::array<int, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month == 2 && leap ? 29 : kDays[static_cast<size_t>(month - 1)];
+}
+
+// Seconds since the epoch of an IAM date: epoch seconds, or ISO 8601 in its extended
+// (`2026-01-02T03:04:05Z`) or basic (`20260102T030405Z`) form, with optional seconds,
+// fraction and zone (`Z`, `+hh:mm`, `+hhmm`, `+hh`). Deliberately lenient: it only decides
+// what is certainly not a date.
+std::optional<double> ParseDate(std::string_view s) {
+  if (!s.empty() && std::all_of(s.begin(), s.end(), IsDigit)) return ParseNumber(s);
+  size_t i = 0;
+  int year = 0;
+  int month = 0;
+  int day = 0;
+  if (!ReadDigits(s, &i, 4, &year)) return std::nullopt;
+  const bool extended = i < s.size() && s[i] == '-';
+  if (extended) ++i;
+  if (!ReadDigits(s, &i, 2, &month)) return std::nullopt;
+  if (extended && (i >= s.size() || s[i++] != '-')) return std::nullopt;
+  if (!ReadDigits(s, &i, 2, &day)) return std::nullopt;
+  if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month)) return std::nullopt;
+  double seconds = static_cast<double>(DaysFromCivil(year, month, day)) * 86400.0;
+  if (i == s.size()) return seconds;
+  if (s[i] != 'T' && s[i] != 't') return std::nullopt;
+  ++i;
+  int hour = 0;
+  int minute = 0;
+  int second = 0;
+  if (!ReadDigits(s, &i, 2, &hour)) return std::nullopt;
+  if (extended && i < s.size() && s[i] == ':') ++i;
+  if (!ReadDigits(s, &i, 2, &minute)) return std::nullopt;
+  if (i < s.size() && (s[i] == ':' || IsDigit(s[i]))) {
+    if (s[i] == ':') ++i;
+    if (!ReadDigits(s, &i, 2, &second)) return std::nullopt;
+    if (i < s.size() && (s[i] == '.' || s[i] == ',')) {
+      ++i;
+      double scale = 0.1;
+      size_t fraction_digits = 0;
+      while (i < s.size() && IsDigit(s[i])) {
+        seconds += (s[i] - '0') * scale;
+        scale /= 10;
+        ++i;
+        ++fraction_digits;
+      }
+      if (fraction_digits == 0) return std::nullopt;
+    }
+  }
+  if (hour > 24 || minute > 59 || second > 60) return std::nullopt;
+  seconds += hour * 3600.0 + minute * 60.0 + second;
+  if (i == s.size()) return seconds;
+  if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == s.size()) return seconds;
+  if (s[i] != '+' && s[i] != '-') return std::nullopt;
+  const double sign = s[i] == '-' ? -1.0 : 1.0;
+  ++i;
+  int zone_hours = 0;
+  int zone_minutes = 0;
+  if (!ReadDigits(s, &i, 2, &zone_hours)) return std::nullopt;
+  if (i < s.size()) {
+    if (s[i] == ':') ++i;
+    if (!ReadDigits(s, &i, 2, &zone_minutes)) return std::nullopt;
+  }
+  if (i != s.size() || zone_hours > 23 || zone_minutes > 59) return std::nullopt;
+  return seconds - sign * (zone_hours * 3600.0 + zone_minutes * 60.0);
+}
+
+// An IPv4 or IPv6 address, optionally with a `/prefix` no longer than the address.
+bool IsIpOrCidr(std::string_view s) {
+  std::string address(s);
+  int max_prefix = 32;
+  const size_t slash = address.find('/');
+  std::string prefix;
+  if (slash != std::string::npos) {
+    prefix = address.substr(slash + 1);
+    address.resize(slash);
+  }
+  std::array<unsigned char, 16> buffer{};
+  if (inet_pton(AF_INET, address.c_str(), buffer.data()) != 1) {
+    if (inet_pton(AF_INET6, address.c_str(), buffer.data()) != 1) return false;
+    max_prefix = 128;
+  }
+  if (slash == std::string::npos) return true;
+  if (prefix.empty() || prefix.size() > 3) return false;
+  int bits = 0;
+  for (char c : prefix) {
+    if (!IsDigit(c)) return false;
+    bits = bits * 10 + (c - '0');
+  }
+  return bits <= max_prefix;
+}
+
+enum class ValueType { kString, kNumber, kDate, kBool, kIp, kOther };
+
+ValueType ValueTypeOf(Operator op) {
+  switch (op) {
+    case Operator::kNumericEquals:
+    case Operator::kNumericNotEquals:
+    case Operator::kNumericLessThan:
+    case Operator::kNumericLessThanEquals:
+    case Operator::kNumericGreaterThan:
+    case Operator::kNumericGreaterThanEquals:
+      return ValueType::kNumber;
+    case Operator::kDateEquals:
+    case Operator::kDateNotEquals:
+    case Operator::kDateLessThan:
+    case Operator::kDateLessThanEquals:
+    case Operator::kDateGreaterThan:
+    case Operator::kDateGreaterThanEquals:
+      return ValueType::kDate;
+    case Operator::kBool:
+    case Operator::kNull:
+      return ValueType::kBool;
+    case Operator::kIpAddress:
+    case Operator::kNotIpAddress:
+      return ValueType::kIp;
+    case Operator::kStringEquals:
+    case Operator::kStringNotEquals:
+    case Operator::kStringEqualsIgnoreCase:
+    case Operator::kStringNotEqualsIgnoreCase:
+    case Operator::kStringLike:
+    case Operator::kStringNotLike:
+      return ValueType::kString;
+    case Operator::kBinaryEquals:
+    case Operator::kArnEquals:
+    case Operator::kArnLike:
+    case Operator::kArnNotEquals:
+    case Operator::kArnNotLike:
+      return ValueType::kOther;
+  }
+  return ValueType::kOther;
+}
+
+std::optional<double> ParseOrdered(ValueType type, std::string_view text) {
+  return type == ValueType::kDate ? ParseDate(text) : ParseNumber(text);
+}
+
+// A one-sided bound that a range condition puts on its key: values OR, so the loosest
+// value of the list is the bound.
+struct Bound {
+  bool upper = false;  // key < value (or <=) when true; key > value (or >=) otherwise
+  bool strict = false;
+  double value = 0;
+  const Literal* literal = nullptr;
+};
+
+std::optional<Bound> RangeBound(const Condition& c, ValueType type) {
+  const Operator op = c.spec.op;
+  Bound bound;
+  if (op == Operator::kNumericLessThan || op == Operator::kDateLessThan) {
+    bound.upper = true;
+    bound.strict = true;
+  } else if (op == Operator::kNumericLessThanEquals || op == Operator::kDateLessThanEquals) {
+    bound.upper = true;
+  } else if (op == Operator::kNumericGreaterThan || op == Operator::kDateGreaterThan) {
+    bound.strict = true;
+  } else if (op != Operator::kNumericGreaterThanEquals && op != Operator::kDateGreaterThanEquals) {
+    return std::nullopt;
+  }
+  if (c.values.empty()) return std::nullopt;
+  for (const auto& v : c.values) {
+    if (HasVariable(v.text)) return std::nullopt;
+    auto parsed = ParseOrdered(type, v.text);
+    if (!parsed) return std::nullopt;
+    const bool looser =
+        bound.literal == nullptr || (bound.upper ? *parsed > bound.value : *parsed < bound.value);
+    if (looser) {
+      bound.value = *parsed;
+      bound.literal = &v;
+    }
+  }
+  return bound;
+}
+
+// True when conditions `a` and `b` on one key both apply to a present, single value: no set
+// qualifier, and not both `...IfExists` (a missing key would satisfy both).
+bool BothConstrainOneValue(const Condition& a, const Condition& b) {
+  return a.spec.qualifier == SetQualifier::kNone && b.spec.qualifier == SetQualifier::kNone &&
+         !(a.spec.if_exists && b.spec.if_exists) && EqualsIgnoreCase(a.key.text, b.key.text);
+}
+
+// True when no string equals a value of both StringEquals(IgnoreCase) lists.
+bool StringListsDisjoint(const Condition& a, const Condition& b) {
+  const bool fold = a.spec.op == Operator::kStringEqualsIgnoreCase ||
+                    b.spec.op == Operator::kStringEqualsIgnoreCase;
+  if (a.values.empty() || b.values.empty()) return false;
+  for (const auto& x : a.values) {
+    if (HasVariable(x.text)) return false;
+    for (const auto& y : b.values) {
+      if (HasVariable(y.text)) return false;
+      if (fold ? EqualsIgnoreCase(x.text, y.text) : x.text == y.text) return false;
+    }
+  }
+  return true;
+}
+
+bool IsStringEquality(Operator op) {
+  return op == Operator::kStringEquals || op == Operator::kStringEqualsIgnoreCase;
+}
+
+std::string ValueList(const std::vector<Literal>& values) {
+  std::string out;
+  for (const auto& v : values) {
+    if (!out.empty()) out += ", ";
+    out += Code(v.text);
+  }
+  return out;
+}
+
+// ---- the linter -----------------------------------------------------------------------
+
+class Linter {
+ public:
+  explicit Linter(const Document& doc)
+      : doc_(doc),
+        spelling_(doc.file.ends_with(".json") ? kIamSpelling : kTomlSpelling),
+        never_matches_(doc.statements.size(), false) {}
+
+  Diagnostics Run() {
+    CheckDuplicateSids();
+    for (size_t i = 0; i < doc_.statements.size(); ++i) {
+      const Statement& s = doc_.statements[i];
+      CheckBroadAllow(s);
+      bool never = CheckPrincipalRequired(s);
+      never = CheckElementPatterns(s, s.action, ElementKind::kAction) || never;
+      never = CheckElementPatterns(s, s.resource, ElementKind::kResource) || never;
+      never = CheckElementPatterns(s, s.principal, ElementKind::kPrincipal) || never;
+      never = CheckConditionValues(s) || never;
+      never = CheckConditionPairs(s) || never;
+      never_matches_[i] = never;
+    }
+    CheckShadowing();
+    return std::move(diags_);
+  }
+
+ private:
+  void CheckDuplicateSids() {
+    std::unordered_map<std::string_view, const Statement*> first;
+    for (const auto& s : doc_.statements) {
+      if (s.sid.empty()) continue;
+      auto [it, inserted] = first.emplace(s.sid, &s);
+      if (inserted) continue;
+      diags_.Warning(s.span, "duplicate sid " + Code(s.sid),
+                     "the sid is first used by the statement" + AtLine(it->second->span) +
+                         "; decisions name statements by sid, so give each its own");
+    }
+  }
+
+  void CheckBroadAllow(const Statement& s) {
+    if (s.effect != Effect::kAllow) return;
+    for (ElementKind kind :
+         {ElementKind::kAction, ElementKind::kResource, ElementKind::kPrincipal}) {
+      const std::optional<Element>& e = ElementOf(s, kind);
+      if (!e || !e->negated) continue;
+      std::string_view what = kind == ElementKind::kAction     ? "action"
+                              : kind == ElementKind::kResource ? "resource"
+                                                               : "principal";
+      diags_.Warning(e->span,
+                     Code(ElementName(spelling_, kind, true)) + " in an allow grants every " +
+                         std::string(what) + " except the ones listed",
+                     "list what is allowed in " + Code(ElementName(spelling_, kind, false)) +
+                         ", or pair it with a deny");
+    }
+    if (!s.action || s.action->negated || !s.resource || s.resource->negated) return;
+    const Literal* star_action = nullptr;
+    for (const auto& v : s.action->values) {
+      if (MatchesEverything(v.text)) star_action = &v;
+    }
+    if (star_action == nullptr ||
+        !AnyMatchesEverything(s.resource->values, ElementKind::kResource)) {
+      return;
+    }
+    if (s.conditions.empty()) {
+      diags_.Warning(star_action->span,
+                     StatementCode(s) +
+                         " allows action `*` on resource `*` with no conditions: it grants "
+                         "everything",
+                     "grant only the actions and resources that are needed");
+    } else {
+      diags_.Warning(star_action->span, StatementCode(s) + " allows action `*` on resource `*`",
+                     "its conditions are all that limit it; grant only the actions and "
+                     "resources that are needed");
+    }
+  }
+
+  // A statement of a resource policy applies to the principals it names; without a
+  // principal element it applies to nobody.
+  bool CheckPrincipalRequired(const Statement& s) {
+    if (doc_.kind != PolicyKind::kResource || s.principal.has_value()) return false;
+    diags_.Warning(
+        s.span,
+        StatementCode(s) + " of a resource policy has no " + Code(spelling_.principal) +
+            " and never matches",
+        "name who it applies to with " + Code(spelling_.principal) + " (`*` for anyone)");
+    return true;
+  }
+
+  // Patterns that match nothing: empty text, or an action without a `service:` prefix.
+  // Returns true when a positive element matches nothing at all.
+  bool CheckElementPatterns(const Statement& s, const std::optional<Element>& e, ElementKind kind) {
+    if (!e) return false;
+    auto name = [&] { return Code(ElementName(spelling_, kind, e->negated)); };
+    if (e->values.empty()) {
+      if (e->negated) return false;
+      diags_.Warning(e->span, name() + " lists nothing, so " + StatementCode(s) + " never matches");
+      return true;
+    }
+    std::vector<std::pair<const Literal*, DeadPattern>> dead;
+    for (const auto& v : e->values) {
+      const DeadPattern why = ClassifyPattern(v.text, kind);
+      if (why != DeadPattern::kNone) dead.emplace_back(&v, why);
+    }
+    if (dead.empty()) return false;
+    const bool all_dead = dead.size() == e->values.size() && !e->negated;
+    const std::string consequence = all_dead ? StatementCode(s) + " never matches" : "remove it";
+    for (const auto& [v, why] : dead) {
+      if (why == DeadPattern::kEmpty) {
+        diags_.Warning(v->span,
+                       "empty pattern " + Code(v->text) + " in " + name() + " never matches",
+                       consequence);
+      } else {
+        diags_.Warning(
+            v->span,
+            "action " + Code(v->text) + " is not of the form `service:name` and never matches",
+            "actions are written `service:name`, e.g. `function:Invoke`; " + consequence);
+      }
+    }
+    return all_dead;
+  }
+
+  // Values each operator cannot use. Numbers, dates and addresses that do not parse are
+  // errors (the condition cannot be evaluated); Bool and Null values other than true/false
+  // are warnings (they simply never match). Returns true when a condition never holds.
+  bool CheckConditionValues(const Statement& s) {
+    bool never = false;
+    for (const auto& c : s.conditions) {
+      const ValueType type = ValueTypeOf(c.spec.op);
+      const std::string op = Code(OperatorText(c));
+      size_t bad_bools = 0;
+      for (const auto& v : c.values) {
+        if (HasVariable(v.text)) continue;
+        switch (type) {
+          case ValueType::kNumber:
+            if (!ParseNumber(v.text)) {
+              diags_.Error(v.span, op + " value " + Code(v.text) + " is not a number",
+                           "write a decimal number such as `10` or `1.5`");
+            }
+            break;
+          case ValueType::kDate:
+            if (!ParseDate(v.text)) {
+              diags_.Error(v.span, op + " value " + Code(v.text) + " is not a date",
+                           "write an ISO 8601 date such as `2026-01-31T00:00:00Z`, or seconds "
+                           "since the epoch");
+            }
+            break;
+          case ValueType::kIp:
+            if (!IsIpOrCidr(v.text)) {
+              diags_.Error(v.span,
+                           op + " value " + Code(v.text) + " is not an IP address or CIDR range",
+                           "write an address or range such as `10.0.0.0/8` or `fd00::/8`");
+            }
+            break;
+          case ValueType::kBool:
+            if (!EqualsIgnoreCase(v.text, "true") && !EqualsIgnoreCase(v.text, "false")) {
+              ++bad_bools;
+              diags_.Warning(
+                  v.span,
+                  op + " compares with `true` or `false`: value " + Code(v.text) + " never matches",
+                  c.spec.op == Operator::kNull
+                      ? "`true` tests that the key is absent, `false` that it is "
+                        "present"
+                      : "write `true` or `false`");
+            }
+            break;
+          case ValueType::kString:
+          case ValueType::kOther:
+            break;
+        }
+      }
+      // With every value unusable the condition holds only where a missing key or a set
+      // qualifier makes it vacuous.
+      if (bad_bools > 0 && bad_bools == c.values.size() &&
+          c.spec.qualifier == SetQualifier::kNone && !c.spec.if_exists) {
+        never = true;
+      }
+    }
+    return never;
+  }
+
+  // Pairs of conditions on one key that cannot both hold. Reports at most one pair per
+  // statement and key.
+  bool CheckConditionPairs(const Statement& s) {
+    bool never = false;
+    std::vector<std::string> reported_keys;
+    for (size_t j = 1; j < s.conditions.size(); ++j) {
+      const Condition& b = s.conditions[j];
+      for (size_t i = 0; i < j; ++i) {
+        const Condition& a = s.conditions[i];
+        if (!BothConstrainOneValue(a, b)) continue;
+        std::string reason = Conflict(a, b);
+        if (reason.empty()) continue;
+        std::string key = LowerCopy(b.key.text);
+        if (std::find(reported_keys.begin(), reported_keys.end(), key) != reported_keys.end()) {
+          continue;
+        }
+        reported_keys.push_back(std::move(key));
+        diags_.Warning(
+            b.span, "conditions on key " + Code(b.key.text) + " can never both hold: " + reason,
+            "the other condition is" + AtLine(a.span) + "; " + StatementCode(s) + " never matches");
+        never = true;
+        break;
+      }
+    }
+    return never;
+  }
+
+  // Why conditions `a` and `b` (same key, single value) cannot both hold, or empty.
+  static std::string Conflict(const Condition& a, const Condition& b) {
+    if (IsStringEquality(a.spec.op) && IsStringEquality(b.spec.op)) {
+      if (!StringListsDisjoint(a, b)) return {};
+      return "the value must be one of " + ValueList(a.values) + " and also one of " +
+             ValueList(b.values);
+    }
+    const ValueType type = ValueTypeOf(a.spec.op);
+    if ((type != ValueType::kNumber && type != ValueType::kDate) ||
+        ValueTypeOf(b.spec.op) != type) {
+      return {};
+    }
+    auto ba = RangeBound(a, type);
+    auto bb = RangeBound(b, type);
+    if (!ba || !bb || ba->upper == bb->upper) return {};
+    const Bound& upper = ba->upper ? *ba : *bb;
+    const Bound& lower = ba->upper ? *bb : *ba;
+    const bool empty =
+        lower.value > upper.value || (lower.value == upper.value && (lower.strict || upper.strict));
+    if (!empty) return {};
+    return "the value must be " + std::string(upper.strict ? "less than " : "at most ") +
+           Code(upper.literal->text) + " and " + (lower.strict ? "greater than " : "at least ") +
+           Code(lower.literal->text);
+  }
+
+  // A statement adds nothing when a statement without conditions matches every request it
+  // matches: a later statement of the same effect is shadowed by an earlier one, and an
+  // allow covered by a deny can never allow (deny wins wherever both match).
+  void CheckShadowing() {
+    const auto& statements = doc_.statements;
+    for (size_t j = 0; j < statements.size(); ++j) {
+      if (never_matches_[j]) continue;
+      const Statement& b = statements[j];
+      for (size_t i = 0; i < statements.size(); ++i) {
+        if (i == j || never_matches_[i]) continue;
+        const Statement& a = statements[i];
+        if (!a.conditions.empty()) continue;
+        const bool same_effect = a.effect == b.effect;
+        const bool deny_over_allow = a.effect == Effect::kDeny && b.effect == Effect::kAllow;
+        if (same_effect && i > j) continue;
+        if (!same_effect && !deny_over_allow) continue;
+        if (!StatementCovers(a, b)) continue;
+        if (same_effect) {
+          diags_.Warning(b.span,
+                         StatementCode(b) + " is shadowed by " + StatementCode(a) + AtLine(a.span) +
+                             ", which has no conditions and matches " + "everything it matches",
+                         "remove " + StatementCode(b) + ", or narrow " + StatementCode(a));
+        } else {
+          diags_.Warning(b.span,
+                         StatementCode(b) + " can never allow: deny " + StatementCode(a) +
+                             AtLine(a.span) +
+                             " has no conditions and matches everything it "
+                             "matches",
+                         "remove " + StatementCode(b) + ", or narrow " + StatementCode(a));
+        }
+        break;
+      }
+    }
+  }
+
+  static const std::optional<Element>& ElementOf(const Statement& s, ElementKind kind) {
+    switch (kind) {
+      case ElementKind::kPrincipal:
+        return s.principal;
+      case ElementKind::kAction:
+        return s.action;
+      case ElementKind::kResource:
+        return s.resource;
+    }
+    return s.action;
+  }
+
+  const Document& doc_;
+  const Spelling& spelling_;
+  std::vector<bool> never_matches_;
+  Diagnostics diags_;
+};
+
+}  // namespace
+
+Diagnostics Lint(const Document& doc) { return Linter(doc).Run(); }
+
+}  // namespace fnjail::policy
