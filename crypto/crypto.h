@@ -1,12 +1,13 @@
-// fnjail::crypto: OpenSSL 3 primitives behind a narrow, OpenSSL-free interface.
+// fnjail::crypto: OpenSSL 3 primitives and JWT verification behind an OpenSSL-free interface.
 //
 // Everything here is built on OpenSSL 3 EVP, but no OpenSSL type appears in this header:
 // handles live in crypto/internal/. Failures are values: every fallible function returns
 // crypto::Result, whose error names the operation and carries the drained OpenSSL error
 // queue. Nothing here throws across the API and nothing writes to stderr.
 //
-// Thread-safety: free functions are safe to call concurrently. Keys may be shared for
-// reading; an Aead is used by one thread at a time.
+// Thread-safety: free functions are safe to call concurrently. Keys and JwkSet may be
+// shared for reading; an Aead is used by one thread at a time; JwtVerifier is internally
+// synchronized.
 #pragma once
 
 #include <array>
@@ -226,5 +227,85 @@ class Ed25519SigningKey {
 
 // Reads a whole file (at most `max_bytes`), for key and token files.
 Result<std::string> ReadFileLimited(const std::string& path, size_t max_bytes);
+
+// ---------------------------------------------------------------------------------------
+// JWT verification (RFC 7519 over RFC 7515 compact JWS). docs/jwt.md has the profile.
+//
+// One key, one algorithm: each key of the local JWK set is bound to exactly one algorithm
+// and a token is checked only with a key whose algorithm equals the token's `alg`.
+// `none` and every algorithm outside the four below are refused. `kid` is looked up only
+// in the local set; `jku`, `x5u`, `jwk` and `x5c` headers are ignored; `crit` is refused.
+
+enum class JwtAlgorithm { kRs256, kEs256, kEdDsa, kHs256 };
+std::string_view JwtAlgorithmName(JwtAlgorithm alg);  // "RS256", "ES256", "EdDSA", "HS256"
+
+// A JSON Web Key Set (RFC 7517): `{"keys": [...]}`. Accepted keys: RSA (>= 2048 bits,
+// RS256), EC P-256 (ES256), OKP Ed25519 (EdDSA) and oct (>= 32 bytes, HS256). Every key
+// needs a unique `kid`; `alg` is required for RSA and oct keys and, when given, must fit
+// the key type; `use`, when given, must be `sig`. Any bad key fails the whole set (fail
+// closed: a typo must not silently drop a key). Immutable and cheap to copy.
+class JwkSet {
+ public:
+  static constexpr size_t kMaxFileBytes = 1 << 20;
+
+  JwkSet();
+  static Result<JwkSet> Parse(std::string_view json);
+  static Result<JwkSet> LoadFile(const std::string& path);
+
+  size_t size() const noexcept;
+  // The key ids, in file order.
+  std::vector<std::string> kids() const;
+
+  struct Impl;
+  const Impl& impl() const noexcept { return *impl_; }
+
+ private:
+  std::shared_ptr<const Impl> impl_;
+};
+
+struct JwtOptions {
+  std::string issuer;                  // when non-empty, `iss` must equal it
+  std::vector<std::string> audiences;  // when non-empty, `aud` must contain one of them
+  int64_t max_lifetime_seconds = 24 * 3600;  // exp - (iat, else nbf, else now) cap
+  int64_t clock_skew_seconds = 60;           // allowed on exp, nbf and iat
+  size_t max_token_bytes = 16 * 1024;
+};
+
+struct VerifiedJwt {
+  JwtAlgorithm algorithm = JwtAlgorithm::kRs256;
+  std::string kid;
+  std::string issuer;
+  std::string subject;
+  std::vector<std::string> audience;
+  int64_t expires_at = 0;
+  std::optional<int64_t> not_before;
+  std::optional<int64_t> issued_at;
+  std::string claims_json;  // the claims object, re-serialized compactly
+};
+
+// Verifies a compact JWS token against `keys` at time `now_unix` (seconds). The error's
+// operation is "jwt verify" and its message says exactly what was wrong.
+Result<VerifiedJwt> VerifyJwt(std::string_view token, const JwkSet& keys,
+                              const JwtOptions& options, int64_t now_unix);
+
+// VerifyJwt with a bounded cache of verified tokens keyed by the token's SHA-256. A hit
+// re-checks the time claims against `now_unix`, so an entry expires with its token; when
+// full, the oldest entry is dropped. Failures are never cached. Thread-safe.
+class JwtVerifier {
+ public:
+  JwtVerifier(JwkSet keys, JwtOptions options, size_t cache_capacity = 4096);
+  ~JwtVerifier();
+  JwtVerifier(const JwtVerifier&) = delete;
+  JwtVerifier& operator=(const JwtVerifier&) = delete;
+
+  Result<VerifiedJwt> Verify(std::string_view token, int64_t now_unix);
+  size_t cache_size() const;
+
+ private:
+  struct Cache;
+  JwkSet keys_;
+  JwtOptions options_;
+  std::unique_ptr<Cache> cache_;
+};
 
 }  // namespace fnjail::crypto
