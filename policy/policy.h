@@ -53,9 +53,9 @@ Result<std::vector<std::string>> ExpandPaths(const std::vector<std::string>& pat
 // Lint findings (warnings only; semantic errors are reported by the front ends): allow of
 // `*` on `*`, NotAction/NotResource in an allow, statements that never match or are
 // shadowed, duplicate sids, conditions that can never hold. One exception is reported as
-// an error: a Numeric*, Date* or IpAddress condition value that does not parse as its
-// operator's type (such a condition cannot be evaluated). Never reports something it is
-// not sure of. The result may be empty.
+// an error: a condition value that does not parse for its operator (a number, date,
+// `true`/`false`, base64 or IP address; such a condition cannot be evaluated), worded as
+// PolicySet::Compile words it. Never reports something it is not sure of. May be empty.
 Diagnostics Lint(const Document& doc);
 
 // Renders a document in the native TOML form with exactly the same meaning; parsing the

@@ -2,20 +2,17 @@
 //
 // Every finding must be true: when a check cannot be sure (variables, set qualifiers,
 // patterns too complex to compare), it stays silent. Precision over recall.
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "policy/internal/values.h"
 #include "policy/policy.h"
 
 namespace fnjail::policy {
@@ -101,10 +98,6 @@ std::string_view ElementName(const Spelling& spelling, ElementKind kind, bool ne
       return negated ? spelling.not_resource : spelling.resource;
   }
   return {};
-}
-
-std::string OperatorText(const Condition& c) {
-  return c.operator_text.text.empty() ? OperatorName(c.spec) : c.operator_text.text;
 }
 
 // ---- pattern coverage -----------------------------------------------------------------
@@ -251,151 +244,9 @@ bool StatementCovers(const Statement& a, const Statement& b) {
 
 // ---- condition values -----------------------------------------------------------------
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-// A decimal number: optional sign, digits with an optional fraction, optional exponent.
-std::optional<double> ParseNumber(std::string_view s) {
-  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-  size_t i = 0;
-  if (i < s.size() && s[i] == '-') ++i;
-  size_t digits = 0;
-  while (i < s.size() && IsDigit(s[i])) ++i, ++digits;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    while (i < s.size() && IsDigit(s[i])) ++i, ++digits;
-  }
-  if (digits == 0) return std::nullopt;
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-    size_t exponent_digits = 0;
-    while (i < s.size() && IsDigit(s[i])) ++i, ++exponent_digits;
-    if (exponent_digits == 0) return std::nullopt;
-  }
-  if (i != s.size()) return std::nullopt;
-  double value = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return value;
-}
-
-// Reads exactly `n` digits at `*i` into `*out`.
-bool ReadDigits(std::string_view s, size_t* i, size_t n, int* out) {
-  if (*i + n > s.size()) return false;
-  int value = 0;
-  for (size_t k = 0; k < n; ++k) {
-    const char c = s[*i + k];
-    if (!IsDigit(c)) return false;
-    value = value * 10 + (c - '0');
-  }
-  *i += n;
-  *out = value;
-  return true;
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2 ? 1 : 0;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-int DaysInMonth(int year, int month) {
-  static constexpr std::array<int, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  return month == 2 && leap ? 29 : kDays[static_cast<size_t>(month - 1)];
-}
-
-// Seconds since the epoch of an IAM date: epoch seconds, or ISO 8601 in its extended
-// (`2026-01-02T03:04:05Z`) or basic (`20260102T030405Z`) form, with optional seconds,
-// fraction and zone (`Z`, `+hh:mm`, `+hhmm`, `+hh`). Deliberately lenient: it only decides
-// what is certainly not a date.
-std::optional<double> ParseDate(std::string_view s) {
-  if (!s.empty() && std::all_of(s.begin(), s.end(), IsDigit)) return ParseNumber(s);
-  size_t i = 0;
-  int year = 0;
-  int month = 0;
-  int day = 0;
-  if (!ReadDigits(s, &i, 4, &year)) return std::nullopt;
-  const bool extended = i < s.size() && s[i] == '-';
-  if (extended) ++i;
-  if (!ReadDigits(s, &i, 2, &month)) return std::nullopt;
-  if (extended && (i >= s.size() || s[i++] != '-')) return std::nullopt;
-  if (!ReadDigits(s, &i, 2, &day)) return std::nullopt;
-  if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month)) return std::nullopt;
-  double seconds = static_cast<double>(DaysFromCivil(year, month, day)) * 86400.0;
-  if (i == s.size()) return seconds;
-  if (s[i] != 'T' && s[i] != 't') return std::nullopt;
-  ++i;
-  int hour = 0;
-  int minute = 0;
-  int second = 0;
-  if (!ReadDigits(s, &i, 2, &hour)) return std::nullopt;
-  if (extended && i < s.size() && s[i] == ':') ++i;
-  if (!ReadDigits(s, &i, 2, &minute)) return std::nullopt;
-  if (i < s.size() && (s[i] == ':' || IsDigit(s[i]))) {
-    if (s[i] == ':') ++i;
-    if (!ReadDigits(s, &i, 2, &second)) return std::nullopt;
-    if (i < s.size() && (s[i] == '.' || s[i] == ',')) {
-      ++i;
-      double scale = 0.1;
-      size_t fraction_digits = 0;
-      while (i < s.size() && IsDigit(s[i])) {
-        seconds += (s[i] - '0') * scale;
-        scale /= 10;
-        ++i;
-        ++fraction_digits;
-      }
-      if (fraction_digits == 0) return std::nullopt;
-    }
-  }
-  if (hour > 24 || minute > 59 || second > 60) return std::nullopt;
-  seconds += hour * 3600.0 + minute * 60.0 + second;
-  if (i == s.size()) return seconds;
-  if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == s.size()) return seconds;
-  if (s[i] != '+' && s[i] != '-') return std::nullopt;
-  const double sign = s[i] == '-' ? -1.0 : 1.0;
-  ++i;
-  int zone_hours = 0;
-  int zone_minutes = 0;
-  if (!ReadDigits(s, &i, 2, &zone_hours)) return std::nullopt;
-  if (i < s.size()) {
-    if (s[i] == ':') ++i;
-    if (!ReadDigits(s, &i, 2, &zone_minutes)) return std::nullopt;
-  }
-  if (i != s.size() || zone_hours > 23 || zone_minutes > 59) return std::nullopt;
-  return seconds - sign * (zone_hours * 3600.0 + zone_minutes * 60.0);
-}
-
-// An IPv4 or IPv6 address, optionally with a `/prefix` no longer than the address.
-bool IsIpOrCidr(std::string_view s) {
-  std::string address(s);
-  int max_prefix = 32;
-  const size_t slash = address.find('/');
-  std::string prefix;
-  if (slash != std::string::npos) {
-    prefix = address.substr(slash + 1);
-    address.resize(slash);
-  }
-  std::array<unsigned char, 16> buffer{};
-  if (inet_pton(AF_INET, address.c_str(), buffer.data()) != 1) {
-    if (inet_pton(AF_INET6, address.c_str(), buffer.data()) != 1) return false;
-    max_prefix = 128;
-  }
-  if (slash == std::string::npos) return true;
-  if (prefix.empty() || prefix.size() > 3) return false;
-  int bits = 0;
-  for (char c : prefix) {
-    if (!IsDigit(c)) return false;
-    bits = bits * 10 + (c - '0');
-  }
-  return bits <= max_prefix;
-}
-
-enum class ValueType { kString, kNumber, kDate, kBool, kIp, kOther };
+// What a condition's values must parse as. The parsers are the evaluator's own, so lint
+// and evaluation agree on what a value means.
+enum class ValueType { kText, kNumber, kDate, kBool, kBinary, kIp };
 
 ValueType ValueTypeOf(Operator op) {
   switch (op) {
@@ -416,6 +267,8 @@ ValueType ValueTypeOf(Operator op) {
     case Operator::kBool:
     case Operator::kNull:
       return ValueType::kBool;
+    case Operator::kBinaryEquals:
+      return ValueType::kBinary;
     case Operator::kIpAddress:
     case Operator::kNotIpAddress:
       return ValueType::kIp;
@@ -425,19 +278,27 @@ ValueType ValueTypeOf(Operator op) {
     case Operator::kStringNotEqualsIgnoreCase:
     case Operator::kStringLike:
     case Operator::kStringNotLike:
-      return ValueType::kString;
-    case Operator::kBinaryEquals:
     case Operator::kArnEquals:
     case Operator::kArnLike:
     case Operator::kArnNotEquals:
     case Operator::kArnNotLike:
-      return ValueType::kOther;
+      return ValueType::kText;
   }
-  return ValueType::kOther;
+  return ValueType::kText;
 }
 
-std::optional<double> ParseOrdered(ValueType type, std::string_view text) {
-  return type == ValueType::kDate ? ParseDate(text) : ParseNumber(text);
+// -1, 0 or 1 comparing two numbers or two dates; nullopt when either does not parse.
+std::optional<int> CompareOrdered(ValueType type, std::string_view a, std::string_view b) {
+  if (type == ValueType::kDate) {
+    auto x = internal::ParseInstant(a);
+    auto y = internal::ParseInstant(b);
+    if (!x || !y) return std::nullopt;
+    return *x < *y ? -1 : (*y < *x ? 1 : 0);
+  }
+  auto x = internal::ParseDecimal(a);
+  auto y = internal::ParseDecimal(b);
+  if (!x || !y) return std::nullopt;
+  return internal::CompareDecimal(*x, *y);
 }
 
 // A one-sided bound that a range condition puts on its key: values OR, so the loosest
@@ -445,7 +306,6 @@ std::optional<double> ParseOrdered(ValueType type, std::string_view text) {
 struct Bound {
   bool upper = false;  // key < value (or <=) when true; key > value (or >=) otherwise
   bool strict = false;
-  double value = 0;
   const Literal* literal = nullptr;
 };
 
@@ -462,18 +322,13 @@ std::optional<Bound> RangeBound(const Condition& c, ValueType type) {
   } else if (op != Operator::kNumericGreaterThanEquals && op != Operator::kDateGreaterThanEquals) {
     return std::nullopt;
   }
-  if (c.values.empty()) return std::nullopt;
   for (const auto& v : c.values) {
-    if (HasVariable(v.text)) return std::nullopt;
-    auto parsed = ParseOrdered(type, v.text);
-    if (!parsed) return std::nullopt;
-    const bool looser =
-        bound.literal == nullptr || (bound.upper ? *parsed > bound.value : *parsed < bound.value);
-    if (looser) {
-      bound.value = *parsed;
-      bound.literal = &v;
-    }
+    const Literal& loosest = bound.literal == nullptr ? v : *bound.literal;
+    auto order = CompareOrdered(type, v.text, loosest.text);
+    if (!order) return std::nullopt;
+    if (bound.literal == nullptr || (bound.upper ? *order > 0 : *order < 0)) bound.literal = &v;
   }
+  if (bound.literal == nullptr) return std::nullopt;
   return bound;
 }
 
@@ -519,20 +374,22 @@ class Linter {
   explicit Linter(const Document& doc)
       : doc_(doc),
         spelling_(doc.file.ends_with(".json") ? kIamSpelling : kTomlSpelling),
-        never_matches_(doc.statements.size(), false) {}
+        settled_(doc.statements.size(), false) {}
 
   Diagnostics Run() {
     CheckDuplicateSids();
     for (size_t i = 0; i < doc_.statements.size(); ++i) {
       const Statement& s = doc_.statements[i];
       CheckBroadAllow(s);
-      bool never = CheckPrincipalRequired(s);
-      never = CheckElementPatterns(s, s.action, ElementKind::kAction) || never;
-      never = CheckElementPatterns(s, s.resource, ElementKind::kResource) || never;
-      never = CheckElementPatterns(s, s.principal, ElementKind::kPrincipal) || never;
-      never = CheckConditionValues(s) || never;
-      never = CheckConditionPairs(s) || never;
-      never_matches_[i] = never;
+      // A statement that never matches, or whose values cannot be evaluated, is settled by
+      // its own finding; comparing it with others would only add noise.
+      bool settled = CheckPrincipalRequired(s);
+      settled = CheckElementPatterns(s, s.action, ElementKind::kAction) || settled;
+      settled = CheckElementPatterns(s, s.resource, ElementKind::kResource) || settled;
+      settled = CheckElementPatterns(s, s.principal, ElementKind::kPrincipal) || settled;
+      settled = CheckConditionValues(s) || settled;
+      settled = CheckConditionPairs(s) || settled;
+      settled_[i] = settled;
     }
     CheckShadowing();
     return std::move(diags_);
@@ -633,63 +490,53 @@ class Linter {
     return all_dead;
   }
 
-  // Values each operator cannot use. Numbers, dates and addresses that do not parse are
-  // errors (the condition cannot be evaluated); Bool and Null values other than true/false
-  // are warnings (they simply never match). Returns true when a condition never holds.
+  // Values that do not parse for their operator: numbers, dates, booleans (Bool, Null),
+  // base64 and addresses. These are errors, worded as the compiler of the policy set words
+  // them: such a condition cannot be evaluated. Values holding a variable are left to the
+  // compiler. Returns true when the statement has such a value.
   bool CheckConditionValues(const Statement& s) {
-    bool never = false;
+    bool any_error = false;
     for (const auto& c : s.conditions) {
       const ValueType type = ValueTypeOf(c.spec.op);
-      const std::string op = Code(OperatorText(c));
-      size_t bad_bools = 0;
+      if (type == ValueType::kText) continue;
       for (const auto& v : c.values) {
         if (HasVariable(v.text)) continue;
+        std::string_view what;
+        std::string_view help;
         switch (type) {
           case ValueType::kNumber:
-            if (!ParseNumber(v.text)) {
-              diags_.Error(v.span, op + " value " + Code(v.text) + " is not a number",
-                           "write a decimal number such as `10` or `1.5`");
-            }
+            if (!internal::ParseDecimal(v.text)) what = "a number";
             break;
           case ValueType::kDate:
-            if (!ParseDate(v.text)) {
-              diags_.Error(v.span, op + " value " + Code(v.text) + " is not a date",
-                           "write an ISO 8601 date such as `2026-01-31T00:00:00Z`, or seconds "
-                           "since the epoch");
-            }
-            break;
-          case ValueType::kIp:
-            if (!IsIpOrCidr(v.text)) {
-              diags_.Error(v.span,
-                           op + " value " + Code(v.text) + " is not an IP address or CIDR range",
-                           "write an address or range such as `10.0.0.0/8` or `fd00::/8`");
+            if (!internal::ParseInstant(v.text)) {
+              what = "a date";
+              help = "write an ISO 8601 date-time such as `2026-01-31T12:00:00Z` or epoch seconds";
             }
             break;
           case ValueType::kBool:
-            if (!EqualsIgnoreCase(v.text, "true") && !EqualsIgnoreCase(v.text, "false")) {
-              ++bad_bools;
-              diags_.Warning(
-                  v.span,
-                  op + " compares with `true` or `false`: value " + Code(v.text) + " never matches",
-                  c.spec.op == Operator::kNull
-                      ? "`true` tests that the key is absent, `false` that it is "
-                        "present"
-                      : "write `true` or `false`");
+            if (!internal::ParseBool(v.text)) what = "`true` or `false`";
+            break;
+          case ValueType::kBinary:
+            if (!internal::DecodeBase64(v.text)) what = "base64";
+            break;
+          case ValueType::kIp:
+            if (!internal::ParseIpNetwork(v.text)) {
+              what = "an IP address or CIDR block";
+              help = "write e.g. `203.0.113.0/24` or `2001:db8::/32`";
             }
             break;
-          case ValueType::kString:
-          case ValueType::kOther:
+          case ValueType::kText:
             break;
         }
-      }
-      // With every value unusable the condition holds only where a missing key or a set
-      // qualifier makes it vacuous.
-      if (bad_bools > 0 && bad_bools == c.values.size() &&
-          c.spec.qualifier == SetQualifier::kNone && !c.spec.if_exists) {
-        never = true;
+        if (what.empty()) continue;
+        any_error = true;
+        diags_.Error(v.span,
+                     Code(v.text) + " is not " + std::string(what) + " (in " +
+                         Code(OperatorName(c.spec)) + " on " + Code(c.key.text) + ")",
+                     std::string(help));
       }
     }
-    return never;
+    return any_error;
   }
 
   // Pairs of conditions on one key that cannot both hold. Reports at most one pair per
@@ -736,8 +583,8 @@ class Linter {
     if (!ba || !bb || ba->upper == bb->upper) return {};
     const Bound& upper = ba->upper ? *ba : *bb;
     const Bound& lower = ba->upper ? *bb : *ba;
-    const bool empty =
-        lower.value > upper.value || (lower.value == upper.value && (lower.strict || upper.strict));
+    auto order = CompareOrdered(type, lower.literal->text, upper.literal->text);
+    const bool empty = order && (*order > 0 || (*order == 0 && (lower.strict || upper.strict)));
     if (!empty) return {};
     return "the value must be " + std::string(upper.strict ? "less than " : "at most ") +
            Code(upper.literal->text) + " and " + (lower.strict ? "greater than " : "at least ") +
@@ -750,10 +597,10 @@ class Linter {
   void CheckShadowing() {
     const auto& statements = doc_.statements;
     for (size_t j = 0; j < statements.size(); ++j) {
-      if (never_matches_[j]) continue;
+      if (settled_[j]) continue;
       const Statement& b = statements[j];
       for (size_t i = 0; i < statements.size(); ++i) {
-        if (i == j || never_matches_[i]) continue;
+        if (i == j || settled_[i]) continue;
         const Statement& a = statements[i];
         if (!a.conditions.empty()) continue;
         const bool same_effect = a.effect == b.effect;
@@ -793,7 +640,7 @@ class Linter {
 
   const Document& doc_;
   const Spelling& spelling_;
-  std::vector<bool> never_matches_;
+  std::vector<bool> settled_;  // statements left out of the shadowing check
   Diagnostics diags_;
 };
 
