@@ -1,0 +1,547 @@
+// The evaluator: compiles documents into an indexed PolicySet and decides requests with
+// AWS IAM's evaluation logic, failing closed (docs/policy-evaluation.md).
+#include <exception>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "policy/internal/conditions.h"
+#include "policy/internal/glob.h"
+#include "policy/internal/index.h"
+#include "policy/internal/variables.h"
+#include "policy/policy.h"
+
+namespace fnjail::policy {
+namespace {
+
+using internal::ActionIndex;
+using internal::CompiledCondition;
+using internal::ContextView;
+using internal::Glob;
+using internal::Template;
+
+constexpr std::string_view kGroupPrefix = "group:";
+
+struct ResourcePattern {
+  Glob glob;          // static patterns
+  Template tmpl;      // patterns with policy variables
+  bool dynamic = false;
+};
+
+struct CompiledStatement {
+  uint32_t doc = 0;
+  StatementRef ref;
+  Effect effect = Effect::kDeny;
+  PolicyKind kind = PolicyKind::kIdentity;
+
+  bool has_principal = false;
+  bool principal_negated = false;
+  bool principal_star = false;
+  std::vector<std::string> principals;
+
+  bool action_negated = false;
+  std::vector<Glob> actions;  // lower-cased patterns
+
+  bool has_resource = false;
+  bool resource_negated = false;
+  bool resource_star = false;  // a static `*` in the list
+  std::vector<ResourcePattern> resources;
+
+  std::vector<CompiledCondition> conditions;
+};
+
+struct CompiledDocument {
+  std::string id;
+  PolicyKind kind = PolicyKind::kIdentity;
+  bool attach_all = false;
+  std::vector<std::string> attach_principals;  // identity and boundary documents
+  std::vector<std::string> attach_groups;      // `group:NAME` entries, without the prefix
+  std::vector<Glob> attach_resources;          // resource documents
+};
+
+enum class Match { kNo, kYes, kError };
+
+// A lower-cased copy of the request's action, on the stack when it fits.
+class LowerAction {
+ public:
+  explicit LowerAction(std::string_view action) {
+    char* out = inline_;
+    if (action.size() > sizeof(inline_)) {
+      heap_.resize(action.size());
+      out = heap_.data();
+    }
+    for (size_t i = 0; i < action.size(); ++i) out[i] = internal::LowerAsciiChar(action[i]);
+    view_ = std::string_view(out, action.size());
+  }
+  LowerAction(const LowerAction&) = delete;
+  LowerAction& operator=(const LowerAction&) = delete;
+  std::string_view view() const { return view_; }
+
+ private:
+  char inline_[128];
+  std::string heap_;
+  std::string_view view_;
+};
+
+std::string Quote(std::string_view s) { return "`" + std::string(s) + "`"; }
+
+}  // namespace
+
+struct PolicySet::Impl {
+  std::vector<CompiledDocument> docs;
+  std::vector<CompiledStatement> statements;
+  ActionIndex denies;           // deny statements of every kind
+  ActionIndex grants;           // allow statements of identity and resource documents
+  ActionIndex boundary_allows;  // allow statements of boundary documents
+  std::vector<uint32_t> boundary_docs;
+
+  // True when `doc` applies to the request; otherwise `why` (when not null) says why not.
+  bool DocumentApplies(const CompiledDocument& doc, const Request& request,
+                       std::string* why) const;
+  // Evaluates one statement. `action_known` skips the action match (the index proved it).
+  // On kError `error` holds the message; `detail` (when not null) explains the outcome.
+  Match EvaluateStatement(const CompiledStatement& s, const Request& request,
+                          std::string_view lower_action, bool action_known,
+                          const ContextView& context, std::string* error,
+                          std::string* detail) const;
+  Decision Decide(const Request& request) const;
+  Decision Explain(const Request& request) const;
+};
+
+namespace {
+
+Diagnostics CompileStatement(const Document& doc, const Statement& st, uint32_t doc_index,
+                             CompiledStatement* out) {
+  Diagnostics diags;
+  out->doc = doc_index;
+  out->ref = StatementRef{doc.id, StatementName(st)};
+  out->effect = st.effect;
+  out->kind = doc.kind;
+  const std::string name = Quote(out->ref.sid) + " of policy " + Quote(doc.id);
+
+  auto require_values = [&](const std::optional<Element>& e, std::string_view element) {
+    if (e && e->values.empty()) {
+      // An empty NotAction / NotResource would match everything: refuse rather than guess.
+      diags.Error(e->span, "statement " + name + " has an empty `" + std::string(element) + "`");
+      return false;
+    }
+    return e.has_value();
+  };
+
+  if (require_values(st.principal, st.principal && st.principal->negated ? "not_principal"
+                                                                          : "principal")) {
+    out->has_principal = true;
+    out->principal_negated = st.principal->negated;
+    for (const Literal& v : st.principal->values) {
+      if (v.text == "*") {
+        out->principal_star = true;
+      } else {
+        out->principals.push_back(v.text);
+      }
+    }
+  }
+
+  if (!st.action) {
+    diags.Error(st.span, "statement " + name + " has neither `action` nor `not_action`",
+                "IAM requires one of them; write `action = [\"*\"]` to mean every action");
+  } else if (require_values(st.action, st.action->negated ? "not_action" : "action")) {
+    out->action_negated = st.action->negated;
+    for (const Literal& v : st.action->values) {
+      out->actions.push_back(Glob::Compile(internal::ToLowerAscii(v.text)));
+    }
+  }
+
+  if (require_values(st.resource, st.resource && st.resource->negated ? "not_resource"
+                                                                       : "resource")) {
+    out->has_resource = true;
+    out->resource_negated = st.resource->negated;
+    for (const Literal& v : st.resource->values) {
+      auto tmpl = Template::Parse(v.text);
+      if (!tmpl) {
+        diags.Error(v.span, tmpl.error());
+        continue;
+      }
+      ResourcePattern p;
+      p.dynamic = tmpl->HasVariables();
+      if (!p.dynamic) {
+        p.glob = tmpl->StaticGlob();
+        if (p.glob.MatchesEverything()) out->resource_star = true;
+      }
+      p.tmpl = std::move(*tmpl);
+      out->resources.push_back(std::move(p));
+    }
+  }
+
+  for (const Condition& c : st.conditions) {
+    auto compiled = CompiledCondition::Compile(c);
+    if (!compiled) {
+      diags.Append(compiled.error());
+      continue;
+    }
+    out->conditions.push_back(std::move(*compiled));
+  }
+  return diags;
+}
+
+}  // namespace
+
+bool PolicySet::Impl::DocumentApplies(const CompiledDocument& doc, const Request& request,
+                                      std::string* why) const {
+  if (doc.attach_all) return true;
+  if (doc.kind == PolicyKind::kResource) {
+    for (const Glob& g : doc.attach_resources) {
+      if (g.Matches(request.resource)) return true;
+    }
+    if (why != nullptr) {
+      *why = "resource policy " + Quote(doc.id) + " is not attached to resource " +
+             Quote(request.resource);
+    }
+    return false;
+  }
+  for (const std::string& p : doc.attach_principals) {
+    if (p == request.principal) return true;
+  }
+  for (const std::string& g : doc.attach_groups) {
+    for (const std::string& rg : request.groups) {
+      if (g == rg) return true;
+    }
+  }
+  if (why != nullptr) {
+    *why = std::string(PolicyKindName(doc.kind)) + " policy " + Quote(doc.id) +
+           " is not attached to principal " + Quote(request.principal) + " or its groups";
+  }
+  return false;
+}
+
+Match PolicySet::Impl::EvaluateStatement(const CompiledStatement& s, const Request& request,
+                                         std::string_view lower_action, bool action_known,
+                                         const ContextView& context, std::string* error,
+                                         std::string* detail) const {
+  auto no = [&](std::string why) {
+    if (detail != nullptr) *detail = std::move(why);
+    return Match::kNo;
+  };
+  if (!DocumentApplies(docs[s.doc], request, detail)) return Match::kNo;
+
+  // Principal.
+  if (!s.has_principal) {
+    if (s.kind == PolicyKind::kResource) {
+      // IAM requires a principal in a resource policy; without one nobody is named.
+      return no("resource policy statement names no `principal`");
+    }
+  } else {
+    bool listed = s.principal_star;
+    for (size_t i = 0; !listed && i < s.principals.size(); ++i) {
+      listed = s.principals[i] == request.principal;
+    }
+    if (listed == s.principal_negated) {
+      return no("principal " + Quote(request.principal) +
+                (s.principal_negated ? " is in `not_principal`" : " not in `principal`"));
+    }
+  }
+
+  // Action.
+  if (!action_known) {
+    bool listed = false;
+    for (size_t i = 0; !listed && i < s.actions.size(); ++i) {
+      listed = s.actions[i].Matches(lower_action);
+    }
+    if (listed == s.action_negated) {
+      return no("action " + Quote(request.action) +
+                (s.action_negated ? " is in `not_action`" : " not in `action`"));
+    }
+  }
+
+  // Resource.
+  std::string pending_error;  // an error that holds unless a later element is false
+  if (s.has_resource && !(s.resource_star && !s.resource_negated)) {
+    bool listed = s.resource_star;
+    for (size_t i = 0; !listed && i < s.resources.size(); ++i) {
+      const ResourcePattern& p = s.resources[i];
+      if (!p.dynamic) {
+        listed = p.glob.Matches(request.resource);
+        continue;
+      }
+      Glob resolved;
+      std::string missing;
+      if (p.tmpl.ResolveGlob(context, &resolved, &missing)) {
+        listed = resolved.Matches(request.resource);
+      } else if (s.resource_negated && pending_error.empty()) {
+        // An unresolved variable matches nothing. In `resource` that only narrows the
+        // statement; in `not_resource` it would widen it, so it is an error instead.
+        pending_error = "policy variable `${" + missing + "}` in `not_resource` has no value";
+      }
+    }
+    if (listed == s.resource_negated) {
+      return no("resource " + Quote(request.resource) +
+                (s.resource_negated ? " is in `not_resource`" : " not in `resource`"));
+    }
+  }
+
+  // Conditions: all must hold. A false condition decides (the statement cannot match
+  // whatever an erroring one would have said); otherwise an error is an error.
+  for (const CompiledCondition& c : s.conditions) {
+    std::string cond_error;
+    std::string note;
+    CompiledCondition::Outcome o =
+        c.Evaluate(context, &cond_error, detail != nullptr ? &note : nullptr);
+    if (o == CompiledCondition::Outcome::kFalse) {
+      return no("condition " + c.Describe() + " is false" + (note.empty() ? "" : " (" + note + ")"));
+    }
+    if (o == CompiledCondition::Outcome::kError && pending_error.empty()) {
+      pending_error = std::move(cond_error);
+    }
+  }
+  if (!pending_error.empty()) {
+    if (detail != nullptr) *detail = "error: " + pending_error;
+    *error = std::move(pending_error);
+    return Match::kError;
+  }
+  if (detail != nullptr) *detail = "matched";
+  return Match::kYes;
+}
+
+// Decision table (docs/policy-evaluation.md), shared by Decide and Explain:
+//   1. an applicable deny that matched or errored         -> deny, explicit-deny
+//   2. an applicable identity/resource allow that errored -> deny, implicit-deny
+//   3. no identity/resource allow matched                 -> deny, implicit-deny
+//   4. a boundary applies and none of its allows matched,
+//      or a boundary allow errored                        -> deny, implicit-deny
+//   5. otherwise                                          -> allow, explicit-allow
+Decision PolicySet::Impl::Decide(const Request& request) const {
+  Decision d;
+  LowerAction lower(request.action);
+  ContextView context(request.context);
+  std::string error;
+
+  denies.ForEachCandidate(lower.view(), [&](uint32_t id, bool known) {
+    const CompiledStatement& s = statements[id];
+    Match m = EvaluateStatement(s, request, lower.view(), known, context, &error, nullptr);
+    if (m == Match::kNo) return;
+    d.statements.push_back(s.ref);
+    if (m == Match::kError) d.errors.push_back(EvalError{s.ref, std::move(error)});
+  });
+  if (!d.statements.empty()) {
+    d.reason = Reason::kExplicitDeny;
+    return d;
+  }
+
+  bool grant_error = false;
+  grants.ForEachCandidate(lower.view(), [&](uint32_t id, bool known) {
+    const CompiledStatement& s = statements[id];
+    Match m = EvaluateStatement(s, request, lower.view(), known, context, &error, nullptr);
+    if (m == Match::kYes) {
+      d.statements.push_back(s.ref);
+    } else if (m == Match::kError) {
+      grant_error = true;
+      d.errors.push_back(EvalError{s.ref, std::move(error)});
+    }
+  });
+  if (grant_error || d.statements.empty()) {
+    d.statements.clear();
+    return d;
+  }
+
+  bool boundary_applies = false;
+  for (uint32_t doc : boundary_docs) {
+    if (DocumentApplies(docs[doc], request, nullptr)) {
+      boundary_applies = true;
+      break;
+    }
+  }
+  if (boundary_applies) {
+    const size_t grant_count = d.statements.size();
+    bool boundary_error = false;
+    boundary_allows.ForEachCandidate(lower.view(), [&](uint32_t id, bool known) {
+      const CompiledStatement& s = statements[id];
+      Match m = EvaluateStatement(s, request, lower.view(), known, context, &error, nullptr);
+      if (m == Match::kYes) {
+        d.statements.push_back(s.ref);
+      } else if (m == Match::kError) {
+        boundary_error = true;
+        d.errors.push_back(EvalError{s.ref, std::move(error)});
+      }
+    });
+    if (boundary_error || d.statements.size() == grant_count) {
+      d.statements.clear();
+      return d;
+    }
+  }
+  d.allowed = true;
+  d.reason = Reason::kExplicitAllow;
+  return d;
+}
+
+Decision PolicySet::Impl::Explain(const Request& request) const {
+  LowerAction lower(request.action);
+  ContextView context(request.context);
+  struct Result {
+    const CompiledStatement* s;
+    Match m;
+    std::string error;
+  };
+  std::vector<Result> results;
+  results.reserve(statements.size());
+  Decision d;
+  for (const CompiledStatement& s : statements) {
+    StatementTrace t;
+    t.statement = s.ref;
+    t.kind = s.kind;
+    t.effect = s.effect;
+    std::string error;
+    Match m = EvaluateStatement(s, request, lower.view(), false, context, &error, &t.detail);
+    t.matched = m == Match::kYes || (m == Match::kError && s.effect == Effect::kDeny);
+    if (m == Match::kError) {
+      t.detail += s.effect == Effect::kDeny ? " (an erroring deny counts as matched)"
+                                            : " (an erroring allow forces deny)";
+    }
+    d.trace.push_back(std::move(t));
+    results.push_back({&s, m, std::move(error)});
+  }
+
+  auto collect = [&](auto&& wanted, bool* any_error) {
+    std::vector<StatementRef> matched;
+    std::vector<EvalError> errors;
+    for (Result& r : results) {
+      if (!wanted(*r.s) || r.m == Match::kNo) continue;
+      if (r.m == Match::kError) {
+        *any_error = true;
+        errors.push_back(EvalError{r.s->ref, r.error});
+        if (r.s->effect == Effect::kDeny) matched.push_back(r.s->ref);
+      } else {
+        matched.push_back(r.s->ref);
+      }
+    }
+    return std::make_pair(std::move(matched), std::move(errors));
+  };
+
+  bool deny_error = false;
+  auto [denied, deny_errors] =
+      collect([](const CompiledStatement& s) { return s.effect == Effect::kDeny; }, &deny_error);
+  if (!denied.empty()) {
+    d.reason = Reason::kExplicitDeny;
+    d.statements = std::move(denied);
+    d.errors = std::move(deny_errors);
+    return d;
+  }
+  bool grant_error = false;
+  auto [granted, grant_errors] = collect(
+      [](const CompiledStatement& s) {
+        return s.effect == Effect::kAllow && s.kind != PolicyKind::kBoundary;
+      },
+      &grant_error);
+  if (grant_error) {
+    d.errors = std::move(grant_errors);
+    return d;
+  }
+  if (granted.empty()) return d;
+  bool boundary_applies = false;
+  for (uint32_t doc : boundary_docs) {
+    boundary_applies = boundary_applies || DocumentApplies(docs[doc], request, nullptr);
+  }
+  if (boundary_applies) {
+    bool boundary_error = false;
+    auto [bounded, boundary_errors] = collect(
+        [](const CompiledStatement& s) {
+          return s.effect == Effect::kAllow && s.kind == PolicyKind::kBoundary;
+        },
+        &boundary_error);
+    if (boundary_error || bounded.empty()) {
+      d.errors = std::move(boundary_errors);
+      return d;
+    }
+    granted.insert(granted.end(), bounded.begin(), bounded.end());
+  }
+  d.allowed = true;
+  d.reason = Reason::kExplicitAllow;
+  d.statements = std::move(granted);
+  return d;
+}
+
+std::string_view ReasonName(Reason r) {
+  switch (r) {
+    case Reason::kExplicitAllow:
+      return "explicit-allow";
+    case Reason::kExplicitDeny:
+      return "explicit-deny";
+    case Reason::kImplicitDeny:
+      return "implicit-deny";
+  }
+  return "implicit-deny";
+}
+
+PolicySet::PolicySet() : impl_(std::make_shared<const Impl>()) {}
+
+Result<PolicySet> PolicySet::Compile(std::vector<Document> docs) {
+  auto impl = std::make_shared<Impl>();
+  Diagnostics diags;
+  std::unordered_map<std::string, const Document*> seen;
+  for (const Document& doc : docs) {
+    auto [it, inserted] = seen.emplace(doc.id, &doc);
+    if (!inserted) {
+      diags.Error(doc.span, "duplicate policy id " + Quote(doc.id),
+                  "first defined in " + Quote(it->second->file) +
+                      "; give each document its own `id`");
+    }
+  }
+  for (const Document& doc : docs) {
+    const auto doc_index = static_cast<uint32_t>(impl->docs.size());
+    CompiledDocument cd;
+    cd.id = doc.id;
+    cd.kind = doc.kind;
+    cd.attach_all = doc.attach.empty();
+    for (const Literal& a : doc.attach) {
+      if (doc.kind == PolicyKind::kResource) {
+        cd.attach_resources.push_back(Glob::Compile(a.text));
+      } else if (a.text.starts_with(kGroupPrefix)) {
+        cd.attach_groups.push_back(a.text.substr(kGroupPrefix.size()));
+      } else {
+        cd.attach_principals.push_back(a.text);
+      }
+    }
+    impl->docs.push_back(std::move(cd));
+    if (doc.kind == PolicyKind::kBoundary) impl->boundary_docs.push_back(doc_index);
+
+    for (const Statement& st : doc.statements) {
+      CompiledStatement cs;
+      diags.Append(CompileStatement(doc, st, doc_index, &cs));
+      const auto id = static_cast<uint32_t>(impl->statements.size());
+      ActionIndex* index = &impl->grants;
+      if (cs.effect == Effect::kDeny) {
+        index = &impl->denies;
+      } else if (cs.kind == PolicyKind::kBoundary) {
+        index = &impl->boundary_allows;
+      }
+      index->Add(id, cs.actions, cs.action_negated);
+      impl->statements.push_back(std::move(cs));
+    }
+  }
+  if (diags.HasErrors()) return Fail(std::move(diags));
+  PolicySet set;
+  set.impl_ = std::move(impl);
+  return set;
+}
+
+Decision PolicySet::Decide(const Request& request, const DecideOptions& options) const noexcept {
+  try {
+    if (impl_ == nullptr) return Decision{};
+    return options.explain ? impl_->Explain(request) : impl_->Decide(request);
+  } catch (const std::exception& e) {
+    // Fail closed: whatever went wrong (out of memory included), the answer is deny.
+    Decision d;
+    d.errors.push_back(EvalError{{}, std::string("internal error: ") + e.what()});
+    return d;
+  } catch (...) {
+    Decision d;
+    d.errors.push_back(EvalError{{}, "internal error"});
+    return d;
+  }
+}
+
+size_t PolicySet::document_count() const { return impl_ ? impl_->docs.size() : 0; }
+
+size_t PolicySet::statement_count() const { return impl_ ? impl_->statements.size() : 0; }
+
+}  // namespace fnjail::policy
