@@ -16,4 +16,7 @@ using Runner = std::function<int()>;
 // Adds `policy` and its subcommands to `app`; the chosen one's runner is stored in `*run`.
 void RegisterPolicyCommands(CLI::App& app, Runner* run);
 
+// Adds `token` (JWT verification) and its subcommands; crypto_commands.cc.
+void RegisterTokenCommands(CLI::App& app, Runner* run);
+
 }  // namespace fnjail::cli

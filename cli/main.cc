@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
     };
   });
   fnjail::cli::RegisterPolicyCommands(app, &run);
+  fnjail::cli::RegisterTokenCommands(app, &run);
 
   try {
     app.parse(argc, argv);
