@@ -11,6 +11,7 @@
 #include "policy/policy.h"
 #include "tests/policy/policy_builder.h"
 #include "tests/testing/result_matchers.h"
+#include "tests/testing/shared_corpus.h"
 
 namespace fnjail::policy {
 namespace {
@@ -507,6 +508,58 @@ TEST(EvaluatorTest, IndexedDecisionsEqualFullScan) {
       Decide(set, Req("p", a, "other"));
     }
   }
+}
+
+// --- The AWS managed policy corpus ---------------------------------------------------------
+
+// All 1,523 AWS managed policies compile into one set, and for requests built from their
+// own actions the indexed decision equals the full scan.
+TEST(EvaluatorTest, AwsManagedCorpusCompilesAndIndexAgreesWithFullScan) {
+  FNJAIL_REQUIRE_SHARED_CORPUS(dir, "aws-managed-policies");
+  auto paths = ExpandPaths({dir.string()});
+  ASSERT_THAT(paths, IsOk());
+  std::vector<Document> docs;
+  for (const std::string& path : *paths) {
+    auto doc = LoadFile(path);
+    ASSERT_THAT(doc, IsOk()) << path;
+    docs.push_back(std::move(*doc));
+  }
+  std::vector<std::string> actions;
+  for (const Document& doc : docs) {
+    for (const Statement& st : doc.statements) {
+      if (!st.action || actions.size() >= 60 || doc.statements.size() < 2) continue;
+      std::string a = st.action->values.front().text;
+      std::replace(a.begin(), a.end(), '?', 'x');
+      if (size_t star = a.find('*'); star != std::string::npos) a.replace(star, 1, "Thing");
+      actions.push_back(a);
+    }
+  }
+  // Without the documents holding a deny, the grants show; with them (AWSDenyAll denies
+  // everything) every decision is an explicit deny.
+  std::vector<Document> grants_only;
+  for (const Document& doc : docs) {
+    if (std::none_of(doc.statements.begin(), doc.statements.end(),
+                     [](const Statement& st) { return st.effect == Effect::kDeny; })) {
+      grants_only.push_back(doc);
+    }
+  }
+  PolicySet all = MustCompile(std::move(docs));
+  EXPECT_EQ(all.document_count(), 1523u);
+  EXPECT_EQ(all.statement_count(), 7972u);
+  PolicySet grants = MustCompile(std::move(grants_only));
+  size_t allowed = 0;
+  for (const std::string& a : actions) {
+    Request r = Req("arn:aws:iam::123456789012:user/alice", a, "arn:aws:s3:::bucket/key",
+                    {{"aws:PrincipalAccount", V("123456789012")},
+                     {"aws:SecureTransport", V("true")},
+                     {"aws:TagKeys", Multi({"Env"})}});
+    allowed += Decide(grants, r).allowed ? 1 : 0;
+    Decision d = Decide(all, r);
+    EXPECT_EQ(d.reason, Reason::kExplicitDeny) << a;
+    EXPECT_THAT(Names(d.statements), ::testing::Contains(HasSubstr("AWSDenyAll/"))) << a;
+  }
+  // Managed policies grant most of their own actions; not all (conditions, resources).
+  EXPECT_GT(allowed, actions.size() / 2);
 }
 
 }  // namespace
