@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/crypto.h"
-#include "tests/cli/cli_test_util.h"
+#include "tests/cli/inprocess/cli_test_util.h"
 
 namespace fnjail::cli {
 namespace {
