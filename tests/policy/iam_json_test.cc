@@ -232,6 +232,59 @@ TEST(IamJsonTest, WrappedDocumentMetadataIsCheckedToo) {
             "w.json:2:3: error: unknown element `Extra` in a wrapped policy\n");
 }
 
+// The two front ends are one language: the same policy written both ways reads the same.
+TEST(IamJsonTest, SameMeaningAsTheNativeForm) {
+  auto iam = ParseIamJson(R"({"Version": "2012-10-17", "Id": "same", "Statement": [
+    {"Sid": "Read", "Effect": "Allow", "Principal": {"AWS": "111122223333"},
+     "NotAction": ["s3:Delete*", "s3:Put*"], "Resource": "arn:aws:s3:::b/${aws:username}/*",
+     "Condition": {"IpAddress": {"aws:SourceIp": ["10.0.0.0/8"]},
+                   "NumericLessThanEquals": {"s3:max-keys": 100}}}]})",
+                          "same.json");
+  auto toml = ParseToml(R"(id = "same"
+kind = "resource"
+
+[[statement]]
+sid = "Read"
+effect = "allow"
+principal = "arn:aws:iam::111122223333:root"
+not_action = ["s3:Delete*", "s3:Put*"]
+resource = "arn:aws:s3:::b/${aws:username}/*"
+
+[[statement.condition]]
+operator = "IpAddress"
+key = "aws:SourceIp"
+values = ["10.0.0.0/8"]
+
+[[statement.condition]]
+operator = "NumericLessThanEquals"
+key = "s3:max-keys"
+values = 100
+)",
+                        "same.toml");
+  ASSERT_THAT(iam, IsOk());
+  ASSERT_THAT(toml, IsOk());
+  EXPECT_EQ(iam->id, toml->id);
+  EXPECT_EQ(iam->kind, toml->kind);
+  ASSERT_THAT(iam->statements, SizeIs(1));
+  ASSERT_THAT(toml->statements, SizeIs(1));
+  const Statement& a = iam->statements[0];
+  const Statement& b = toml->statements[0];
+  EXPECT_EQ(a.sid, b.sid);
+  EXPECT_EQ(a.effect, b.effect);
+  EXPECT_EQ(a.principal->negated, b.principal->negated);
+  EXPECT_EQ(Texts(a.principal->values), Texts(b.principal->values));
+  EXPECT_EQ(a.action->negated, b.action->negated);
+  EXPECT_EQ(Texts(a.action->values), Texts(b.action->values));
+  EXPECT_EQ(Texts(a.resource->values), Texts(b.resource->values));
+  ASSERT_THAT(a.conditions, SizeIs(2));
+  ASSERT_THAT(b.conditions, SizeIs(2));
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(a.conditions[i].spec.op, b.conditions[i].spec.op);
+    EXPECT_EQ(a.conditions[i].key.text, b.conditions[i].key.text);
+    EXPECT_EQ(Texts(a.conditions[i].values), Texts(b.conditions[i].values));
+  }
+}
+
 std::string ReadAll(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream out;
