@@ -293,7 +293,7 @@ expect = "allow"
 )");
   RunResult r = Fnjail({"policy", "test", suite});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.out, ContainsRegex("s\\.test\\.toml:12:[0-9]+: FAIL `wrongly expected allow`: "
+  EXPECT_THAT(r.out, ContainsRegex("s\\.test\\.toml:11:[0-9]+: FAIL `wrongly expected allow`: "
                                    "expected allow, got deny \\(implicit-deny\\)"));
   EXPECT_THAT(r.out, Not(HasSubstr("hello is allowed")));
   EXPECT_THAT(r.out, ContainsRegex("\n1 passed, 1 failed\n$"));
