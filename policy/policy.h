@@ -59,7 +59,11 @@ Result<std::vector<std::string>> ExpandPaths(const std::vector<std::string>& pat
 Diagnostics Lint(const Document& doc);
 
 // Renders a document in the native TOML form with exactly the same meaning; parsing the
-// output with ParseToml yields an equivalent document.
+// output with ParseToml yields an equivalent document. The output is ASCII (other
+// characters as `\u` escapes) and starts with `# imported from FILE` when `doc.file` is set.
+// REQUIRES: strings are valid UTF-8 (a malformed byte is written as U+FFFD). What the TOML
+// form cannot hold (a statement without action or resource, an empty list) is written as
+// it is, and ParseToml refuses it; an empty id is omitted (the file name then names it).
 std::string ToToml(const Document& doc);
 
 // ---------------------------------------------------------------------------------------
