@@ -2,16 +2,20 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "policy/policy.h"
+#include "tests/testing/shared_corpus.h"
 
 namespace fnjail::policy {
 namespace {
 
 using ::testing::AllOf;
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -218,6 +222,21 @@ TEST(ValidatorTest, ValuesThatDoNotParseForTheirOperatorAreErrors) {
                   "p.toml:26:20: error: `1` is not `true` or `false` (in `BoolIfExists` on "
                   "`aws:SecureTransport`)",
                   "p.toml:30:20: error: `not base64!` is not base64 (in `BinaryEquals` on `s:b`)"));
+}
+
+TEST(ValidatorTest, ValueErrorsAreTheOnesCompilingTheSetReports) {
+  Statement s = Stmt("S", kAllow, 1, {"function:Invoke"}, {"fn:a"});
+  s.conditions.push_back(Cond("DateLessThan", "aws:CurrentTime", {"yesterday"}, 4));
+  s.conditions.push_back(Cond("IpAddress", "aws:SourceIp", {"300.0.0.1"}, 8));
+  s.conditions.push_back(Cond("Bool", "aws:SecureTransport", {"yes"}, 12));
+  Document doc = Doc({s});
+  auto compiled = PolicySet::Compile({doc});
+  ASSERT_FALSE(compiled.has_value());
+  std::vector<std::string> from_compile;
+  for (const auto& d : compiled.error()) from_compile.push_back(d.ToString());
+  auto lint = Lint(doc);
+  EXPECT_EQ(lint.size(), 3u);
+  for (const auto& d : lint) EXPECT_THAT(from_compile, Contains(d.ToString()));
 }
 
 TEST(ValidatorTest, WellFormedValuesInTheirUsualSpellingsAreAccepted) {
@@ -503,6 +522,35 @@ TEST(ValidatorTest, MessagesFollowTheHouseStyle) {
     EXPECT_NE(d.help.empty() ? ' ' : d.help.back(), '.') << d.help;
     EXPECT_GT(d.span.line, 0u) << d.message;
   }
+}
+
+// ---- the AWS managed policies -----------------------------------------------------------
+
+// Real policies written by people who know IAM: lint must find no errors there (they all
+// work in AWS) and only a few warnings, each of them one a reviewer would agree with.
+TEST(ValidatorTest, AwsManagedPoliciesGiveNoErrorsAndFewWarnings) {
+  FNJAIL_REQUIRE_SHARED_CORPUS(corpus, "aws-managed-policies");
+  size_t documents = 0;
+  size_t warnings = 0;
+  std::string errors;
+  for (const auto& entry : std::filesystem::directory_iterator(corpus)) {
+    if (entry.path().extension() != ".json") continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string text(std::filesystem::file_size(entry.path()), '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    auto doc = ParseIamJson(text, entry.path().filename().string());
+    ASSERT_TRUE(doc.has_value()) << doc.error().ToString();
+    ++documents;
+    for (const auto& d : Lint(*doc)) {
+      if (d.severity == Severity::kError) errors += d.ToString() + "\n";
+      if (d.severity == Severity::kWarning) ++warnings;
+      EXPECT_GT(d.span.line, 0u) << d.ToString();
+    }
+  }
+  EXPECT_GT(documents, 1000u);
+  EXPECT_EQ(errors, "");
+  // At most one finding per fifty documents: lint that cries wolf gets ignored.
+  EXPECT_LE(warnings * 50, documents) << warnings << " warnings";
 }
 
 }  // namespace
