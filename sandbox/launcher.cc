@@ -1,0 +1,662 @@
+// The launcher: prepares every plan in the parent, clones into the namespaces, runs the
+// child checklist, then supervises the jail (deadline, output cap, limits, violations).
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+
+#include "sandbox/internal/caps.h"
+#include "sandbox/internal/cgroup.h"
+#include "sandbox/internal/child_status.h"
+#include "sandbox/internal/mount_ns.h"
+#include "sandbox/internal/net_ns.h"
+#include "sandbox/internal/rlimits.h"
+#include "sandbox/internal/seccomp.h"
+#include "sandbox/internal/user_ns.h"
+#include "sandbox/sandbox.h"
+
+namespace fnjail::sandbox {
+namespace {
+
+using internal::ChildFail;
+using internal::ChildOk;
+using internal::ChildStatus;
+
+constexpr int kChannelFd = 3;  // the channel, when the spec has one
+constexpr int kReportFd = 4;   // the report pipe in the child (close-on-exec)
+constexpr int kHighFd = 16;    // parent descriptors handed to the child start here
+
+// Everything the child needs, computed before clone(). The child only reads it.
+struct Prepared {
+  internal::user_ns::Plan user;
+  internal::mount_ns::Plan mount;
+  internal::net_ns::Plan net;
+  internal::rlimits::Plan rlimits;
+  std::optional<internal::caps::Plan> caps;
+  internal::seccomp::Plan filter;
+  std::string cwd;
+  std::vector<std::string> candidates;  // where argv[0] may be inside the jail
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+  // Descriptor numbers (>= kHighFd) the child moves into place.
+  int stdin_fd = -1;
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  int channel_fd = -1;
+  int report_fd = -1;
+  int sync_fd = -1;
+};
+
+std::string ReadSmallFile(const std::string& path) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  std::string out;
+  if (!fd) return out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd.get(), buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
+  return out;
+}
+
+int64_t NowMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+}
+
+std::vector<std::string> ExecCandidates(const SandboxSpec& spec) {
+  const std::string& cmd = spec.argv[0];
+  if (cmd.find('/') != std::string::npos) return {cmd};
+  std::string path = "/usr/local/bin:/usr/bin:/bin";
+  for (const std::string& e : spec.env) {
+    if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
+  }
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string dir = path.substr(start, end - start);
+    if (!dir.empty() && dir[0] == '/') out.push_back(dir + "/" + cmd);
+    start = end + 1;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// The child checklist (nsjail's containProc). Async-signal-safe calls only, no allocation,
+// no logging: a failing step writes {step, errno} to the report pipe and _exit()s.
+
+[[noreturn]] void Report(int fd, ChildStatus status) noexcept {
+  ssize_t n;
+  do {
+    n = write(fd, &status, sizeof(status));
+  } while (n < 0 && errno == EINTR);
+  _exit(127);
+}
+
+[[noreturn]] void ChildMain(const Prepared& p) noexcept {
+  int report = p.report_fd;
+  // Die with the launcher; if it is already gone the sync read below sees EOF.
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) Report(report, ChildFail(Step::kSync));
+  // Wait until the parent wrote the id maps, joined us to the cgroup and attached.
+  char go = 0;
+  ssize_t n;
+  do {
+    n = read(p.sync_fd, &go, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) {
+    errno = EPIPE;
+    Report(report, ChildFail(Step::kSync));
+  }
+  // Become the inside identity first: files and mount points created by the unmapped
+  // launcher ids would fail with EOVERFLOW. Capabilities in the new namespace survive the
+  // switch (the namespace's root id is never the launcher's) until the caps step drops them.
+  ChildStatus s = internal::user_ns::ApplyInChild(p.user);
+  if (!s.ok()) Report(report, s);
+  s = internal::mount_ns::ApplyInChild(p.mount);
+  if (!s.ok()) Report(report, s);
+  s = internal::net_ns::ApplyInChild(p.net);
+  if (!s.ok()) Report(report, s);
+  // Joined to the jail's cgroup by now: that cgroup becomes the namespace's root.
+  if (unshare(CLONE_NEWCGROUP) != 0) Report(report, ChildFail(Step::kCgroupNs));
+  s = internal::rlimits::ApplyInChild(p.rlimits);
+  if (!s.ok()) Report(report, s);
+
+  // Standard streams, the channel and the report pipe at fixed numbers. Every source is
+  // >= kHighFd, so no dup2 below clobbers another source.
+  if (dup2(p.stdin_fd, 0) < 0 || dup2(p.stdout_fd, 1) < 0 || dup2(p.stderr_fd, 2) < 0) {
+    Report(report, ChildFail(Step::kStdio));
+  }
+  if (p.channel_fd >= 0 && dup2(p.channel_fd, kChannelFd) < 0) {
+    Report(report, ChildFail(Step::kStdio));
+  }
+  if (dup3(report, kReportFd, O_CLOEXEC) < 0) Report(report, ChildFail(Step::kStdio));
+  report = kReportFd;
+  // SECURITY: no host descriptor survives into the jail but stdio and the channel; the
+  // report pipe closes itself on exec.
+  if (p.channel_fd < 0 && close_range(kChannelFd, kChannelFd, 0) != 0) {
+    Report(report, ChildFail(Step::kCloseFds));
+  }
+  if (close_range(kReportFd + 1, ~0U, 0) != 0) Report(report, ChildFail(Step::kCloseFds));
+  // SECURITY: a new session has no controlling terminal: no TIOCSTI into the caller's tty.
+  if (setsid() < 0) Report(report, ChildFail(Step::kSetsid));
+
+  if (chdir(p.cwd.c_str()) != 0) Report(report, ChildFail(Step::kChdir));
+  s = p.caps->ApplyInChild();
+  if (!s.ok()) Report(report, s);
+
+  // Signals: nothing blocked or ignored is inherited from the launcher.
+  sigset_t none;
+  sigemptyset(&none);
+  if (sigprocmask(SIG_SETMASK, &none, nullptr) != 0) Report(report, ChildFail(Step::kSignals));
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
+  }
+
+  // Resolve the command before the filter, so a missing binary is a setup failure.
+  const char* command = nullptr;
+  int find_errno = ENOENT;
+  for (const std::string& c : p.candidates) {
+    if (access(c.c_str(), X_OK) == 0) {
+      command = c.c_str();
+      break;
+    }
+    if (errno != ENOENT) find_errno = errno;
+  }
+  if (command == nullptr) {
+    errno = find_errno;
+    Report(report, ChildFail(Step::kFindCommand));
+  }
+
+  // Seccomp last: nothing after it but execve.
+  s = internal::seccomp::ApplyInChild(p.filter);
+  if (!s.ok()) Report(report, s);
+  execve(command, p.argv.data(), p.envp.data());
+  Report(report, ChildFail(Step::kExec));
+}
+
+// ---------------------------------------------------------------------------------------
+// The parent side.
+
+// Blocks SIGCHLD (read through a signalfd) and SIGPIPE (writes to a closed output return
+// EPIPE instead) for the calling thread while a jail runs; restores the mask after.
+class SignalScope {
+ public:
+  SignalScope() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, &old_);
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    fd_.reset(signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK));
+  }
+  SignalScope(const SignalScope&) = delete;
+  SignalScope& operator=(const SignalScope&) = delete;
+  ~SignalScope() {
+    // Consume a SIGPIPE raised while blocked, unless the caller had it blocked already.
+    if (sigismember(&old_, SIGPIPE) == 0) {
+      sigset_t pipe;
+      sigemptyset(&pipe);
+      sigaddset(&pipe, SIGPIPE);
+      const timespec zero{0, 0};
+      while (sigtimedwait(&pipe, nullptr, &zero) > 0) {
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  int fd() const { return fd_.get(); }
+  bool ok() const { return fd_.valid(); }
+
+ private:
+  sigset_t old_{};
+  UniqueFd fd_;
+};
+
+Result<UniqueFd> MoveHigh(int fd) {
+  const int high = fcntl(fd, F_DUPFD_CLOEXEC, kHighFd);
+  if (high < 0) return Fail(Step::kPipe, errno, "F_DUPFD_CLOEXEC");
+  return UniqueFd(high);
+}
+
+struct Pipe {
+  UniqueFd read;
+  UniqueFd write;
+};
+
+Result<Pipe> MakePipe() {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return Fail(Step::kPipe, errno, "pipe2");
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+// Supervises one running jail.
+class Supervisor {
+ public:
+  Supervisor(pid_t init, const SandboxSpec& spec, const RunIo& io,
+             const internal::mount_ns::Plan& mount, internal::cgroup::Jail* cgroup)
+      : init_(init), spec_(spec), io_(io), mount_(mount), cgroup_(cgroup) {}
+
+  void KillJail(std::optional<Outcome::Kind> reason) {
+    if (reason && !kill_reason_ && !violation_ && !fatal_signal_) kill_reason_ = reason;
+    if (!killed_) {
+      // The init of the pid namespace: its death takes every process of the jail with it.
+      kill(init_, SIGKILL);
+      killed_ = true;
+    }
+  }
+
+  // Handles every waitable state change: ptrace stops and exits.
+  void Reap() {
+    for (;;) {
+      int status = 0;
+      rusage ru{};
+      const pid_t w = wait4(-1, &status, WNOHANG | __WALL, &ru);
+      if (w <= 0) return;
+      if (WIFSTOPPED(status)) {
+        OnStop(w, status);
+        continue;
+      }
+      if (w == init_) {
+        init_status_ = status;
+        init_rusage_ = ru;
+        reaped_ = true;
+      }
+    }
+  }
+
+  // Copies a chunk of output to `out`, counting it against the cap.
+  void Forward(int from, int to) {
+    char buf[64 << 10];
+    const ssize_t n = read(from, buf, sizeof(buf));
+    if (n <= 0) {
+      // While draining after the jail is gone, "nothing now" means "nothing ever".
+      if (n == 0 || draining_ || (errno != EAGAIN && errno != EINTR)) CloseStream(from);
+      return;
+    }
+    size_t allowed = static_cast<size_t>(n);
+    const uint64_t left = spec_.limits.output_bytes - std::min(spec_.limits.output_bytes, output_);
+    if (allowed > left) allowed = static_cast<size_t>(left);
+    output_ += static_cast<uint64_t>(n);
+    WriteAll(to, buf, allowed);
+    if (output_ > spec_.limits.output_bytes) KillJail(Outcome::Kind::kOutputLimit);
+  }
+
+  void CloseStream(int fd) {
+    for (UniqueFd* s : {&out_, &err_}) {
+      if (s->get() == fd) s->reset();
+    }
+  }
+
+  void CheckLimits() {
+    if (cgroup_ == nullptr) return;
+    const internal::cgroup::Stats st = cgroup_->ReadStats();
+    if (st.oom_kills > 0) KillJail(Outcome::Kind::kOomKilled);
+    if (st.pids_max_events > 0) KillJail(Outcome::Kind::kPidsLimit);
+  }
+
+  Result<Outcome> Loop(UniqueFd report, UniqueFd out, UniqueFd err, int sigfd) {
+    out_ = std::move(out);
+    err_ = std::move(err);
+    const int64_t start = NowMs();
+    const int64_t deadline = start + static_cast<int64_t>(spec_.limits.timeout_ms);
+    std::optional<ChildStatus> setup_failure;
+    bool exec_confirmed = false;
+    for (const int fd : {out_.get(), err_.get()}) fcntl(fd, F_SETFL, O_NONBLOCK);
+
+    while (!reaped_) {
+      std::vector<pollfd> fds;
+      fds.push_back({sigfd, POLLIN, 0});
+      if (report) fds.push_back({report.get(), POLLIN, 0});
+      if (out_) fds.push_back({out_.get(), POLLIN, 0});
+      if (err_) fds.push_back({err_.get(), POLLIN, 0});
+      if (cgroup_ != nullptr) {
+        for (int fd : cgroup_->event_fds()) fds.push_back({fd, POLLIN | POLLPRI, 0});
+      }
+      int timeout = -1;
+      if (!killed_) timeout = static_cast<int>(std::clamp<int64_t>(deadline - NowMs(), 0, INT_MAX));
+      const int ready = poll(fds.data(), fds.size(), timeout);
+      if (ready < 0 && errno != EINTR) {
+        KillJail(std::nullopt);
+        return Fail(Step::kWait, errno, "poll");
+      }
+      if (!killed_ && NowMs() >= deadline) KillJail(Outcome::Kind::kTimeout);
+      for (const pollfd& p : fds) {
+        if (p.revents == 0) continue;
+        if (p.fd == sigfd) {
+          signalfd_siginfo info;
+          while (read(sigfd, &info, sizeof(info)) == sizeof(info)) {
+          }
+          Reap();
+        } else if (report && p.fd == report.get()) {
+          ChildStatus st;
+          const ssize_t n = read(report.get(), &st, sizeof(st));
+          if (n == sizeof(st)) setup_failure = st;
+          else if (n == 0) exec_confirmed = true;
+          report.reset();
+        } else if (out_ && p.fd == out_.get()) {
+          Forward(out_.get(), io_.stdout_fd);
+        } else if (err_ && p.fd == err_.get()) {
+          Forward(err_.get(), io_.stderr_fd);
+        } else {
+          // A cgroup limit event: re-read to re-arm, then look at the counters.
+          char buf[256];
+          lseek(p.fd, 0, SEEK_SET);
+          [[maybe_unused]] const ssize_t ignored = read(p.fd, buf, sizeof(buf));
+          CheckLimits();
+        }
+      }
+    }
+    const int64_t end = NowMs();
+    // Every writer is dead: drain what is left in the pipes.
+    draining_ = true;
+    while (out_ || err_) {
+      if (out_) Forward(out_.get(), io_.stdout_fd);
+      if (err_) Forward(err_.get(), io_.stderr_fd);
+    }
+    if (report && !setup_failure && !exec_confirmed) {
+      ChildStatus st;
+      if (read(report.get(), &st, sizeof(st)) == sizeof(st)) setup_failure = st;
+    }
+    if (setup_failure && !violation_) {
+      return tl::unexpected(Error{setup_failure->step, setup_failure->err,
+                                  internal::mount_ns::Describe(mount_, *setup_failure)});
+    }
+    return MakeOutcome(end - start);
+  }
+
+ private:
+  static void WriteAll(int fd, const char* data, size_t size) {
+    while (fd >= 0 && size > 0) {
+      const ssize_t n = write(fd, data, size);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;  // a closed reader discards the rest
+      data += n;
+      size -= static_cast<size_t>(n);
+    }
+  }
+
+  void OnStop(pid_t pid, int status) {
+    const int event = (status >> 16) & 0xff;
+    if (event == PTRACE_EVENT_EXIT) {
+      unsigned long code = 0;
+      ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &code);
+      const int exit_status = static_cast<int>(code);
+      if (WIFSIGNALED(exit_status) && WTERMSIG(exit_status) == SIGSYS && !violation_) {
+        // A seccomp kill restores the syscall-entry registers before the fatal SIGSYS, so
+        // at this exit stop the syscall number is still in orig_rax.
+#if defined(__x86_64__)
+        user_regs_struct regs{};
+        if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) == 0) {
+          violation_ = internal::seccomp::SyscallName(static_cast<long>(regs.orig_rax));
+        } else {
+          violation_ = "unknown";
+        }
+#else
+        violation_ = "unknown";
+#endif
+        KillJail(std::nullopt);
+      }
+      ptrace(PTRACE_CONT, pid, nullptr, nullptr);
+    } else if (event != 0) {
+      // fork/vfork/clone events and the initial stop of an auto-attached child. Group stops
+      // are resumed too: a jail cannot park itself stopped past its deadline unobserved.
+      ptrace(PTRACE_CONT, pid, nullptr, nullptr);
+    } else {
+      const int sig = WSTOPSIG(status);
+      if (pid == init_ && !fatal_signal_ && FatalToInit(pid, sig)) {
+        // The jail's init is traced, and the kernel keeps a traced init unkillable by its own
+        // faults: it would retry the faulting instruction forever. What would have killed it
+        // untraced kills the jail now, reported as that signal.
+        fatal_signal_ = sig;
+        KillJail(std::nullopt);
+      }
+      // A signal on its way: deliver it unchanged.
+      ptrace(PTRACE_CONT, pid, nullptr, reinterpret_cast<void*>(static_cast<intptr_t>(WSTOPSIG(status))));
+    }
+  }
+
+  // Whether `sig`, about to be delivered to the jail's init, would end it: its default
+  // action terminates and the process neither catches nor ignores it (/proc status masks).
+  static bool FatalToInit(pid_t pid, int sig) {
+    switch (sig) {
+      case SIGCHLD:
+      case SIGCONT:
+      case SIGSTOP:
+      case SIGTSTP:
+      case SIGTTIN:
+      case SIGTTOU:
+      case SIGURG:
+      case SIGWINCH:
+        return false;
+      default:
+        break;
+    }
+    if (sig < 1 || sig > 64) return false;
+    const std::string status = ReadSmallFile("/proc/" + std::to_string(pid) + "/status");
+    const uint64_t bit = uint64_t{1} << (sig - 1);
+    for (const char* key : {"SigCgt:", "SigIgn:"}) {
+      const size_t at = status.find(key);
+      if (at == std::string::npos) return false;
+      const uint64_t mask = std::strtoull(status.c_str() + at + std::strlen(key), nullptr, 16);
+      if ((mask & bit) != 0) return false;
+    }
+    return true;
+  }
+
+  Outcome MakeOutcome(int64_t wall_ms) {
+    Outcome o;
+    o.wall_ms = static_cast<uint64_t>(std::max<int64_t>(wall_ms, 0));
+    const auto tv_ms = [](const timeval& tv) {
+      return static_cast<uint64_t>(tv.tv_sec) * 1000 + static_cast<uint64_t>(tv.tv_usec) / 1000;
+    };
+    o.cpu_ms = tv_ms(init_rusage_.ru_utime) + tv_ms(init_rusage_.ru_stime);
+    o.max_rss_kb = static_cast<uint64_t>(init_rusage_.ru_maxrss);
+    if (cgroup_ != nullptr) {
+      const internal::cgroup::Stats st = cgroup_->ReadStats();
+      if (st.cpu_usage_ns != 0) o.cpu_ms = st.cpu_usage_ns / 1'000'000;
+      if (st.memory_peak_bytes != 0) o.max_rss_kb = st.memory_peak_bytes / 1024;
+      if (!violation_ && !kill_reason_) {
+        if (st.oom_kills > 0) kill_reason_ = Outcome::Kind::kOomKilled;
+        else if (st.pids_max_events > 0) kill_reason_ = Outcome::Kind::kPidsLimit;
+      }
+    }
+    if (violation_) {
+      o.kind = Outcome::Kind::kSeccompViolation;
+      o.syscall = *violation_;
+      o.signal = SIGSYS;
+    } else if (kill_reason_) {
+      o.kind = *kill_reason_;
+      o.signal = SIGKILL;
+    } else if (fatal_signal_) {
+      o.kind = Outcome::Kind::kSignaled;
+      o.signal = *fatal_signal_;
+    } else if (WIFEXITED(init_status_)) {
+      o.kind = Outcome::Kind::kExited;
+      o.exit_code = WEXITSTATUS(init_status_);
+    } else {
+      o.kind = Outcome::Kind::kSignaled;
+      o.signal = WIFSIGNALED(init_status_) ? WTERMSIG(init_status_) : 0;
+    }
+    return o;
+  }
+
+  pid_t init_;
+  const SandboxSpec& spec_;
+  RunIo io_;
+  const internal::mount_ns::Plan& mount_;
+  internal::cgroup::Jail* cgroup_;
+  bool draining_ = false;
+  UniqueFd out_;
+  UniqueFd err_;
+  uint64_t output_ = 0;
+  bool killed_ = false;
+  bool reaped_ = false;
+  int init_status_ = 0;
+  rusage init_rusage_{};
+  std::optional<Outcome::Kind> kill_reason_;
+  std::optional<std::string> violation_;
+  std::optional<int> fatal_signal_;
+};
+
+// Kills and reaps a child that never got going.
+void Abandon(pid_t pid) {
+  kill(pid, SIGKILL);
+  int status = 0;
+  while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {
+  }
+}
+
+}  // namespace
+
+Result<Outcome> Run(const SandboxSpec& spec, const RunIo& io) {
+  if (auto r = ValidateSpec(spec); !r) return tl::unexpected(r.error());
+
+  // Plan in the parent.
+  Prepared p;
+  p.user = internal::user_ns::PrepareInParent(spec);
+  auto mount = internal::mount_ns::PrepareInParent(spec);
+  if (!mount) return tl::unexpected(mount.error());
+  p.mount = std::move(*mount);
+  p.net = internal::net_ns::PrepareInParent(spec);
+  p.rlimits = internal::rlimits::PrepareInParent(spec);
+  auto caps = internal::caps::Plan::PrepareInParent();
+  if (!caps) return tl::unexpected(caps.error());
+  p.caps.emplace(std::move(*caps));
+  auto filter = internal::seccomp::PrepareInParent(spec);
+  if (!filter) return tl::unexpected(filter.error());
+  p.filter = std::move(*filter);
+  p.cwd = spec.cwd;
+  p.candidates = ExecCandidates(spec);
+  for (const std::string& a : spec.argv) p.argv.push_back(const_cast<char*>(a.c_str()));
+  p.argv.push_back(nullptr);
+  for (const std::string& e : spec.env) p.envp.push_back(const_cast<char*>(e.c_str()));
+  p.envp.push_back(nullptr);
+
+  // The cgroup, or an explicit acceptance of rlimits only.
+  std::optional<internal::cgroup::Jail> cgroup;
+  {
+    auto layout = internal::cgroup::DetectLayout();
+    Result<internal::cgroup::Jail> jail =
+        layout ? internal::cgroup::Jail::Create(*layout, spec.limits)
+               : Result<internal::cgroup::Jail>(tl::unexpected(layout.error()));
+    if (jail) {
+      cgroup.emplace(std::move(*jail));
+    } else if (spec.cgroup == CgroupMode::kRequired) {
+      Error e = jail.error();
+      e.detail += "; without a usable cgroup the jail refuses to run unless the profile accepts "
+                  "rlimits only";
+      return tl::unexpected(e);
+    }
+  }
+
+  // Descriptors for the child, all at or above kHighFd.
+  auto report = MakePipe();
+  auto sync = MakePipe();
+  auto out = MakePipe();
+  auto err = MakePipe();
+  if (!report || !sync || !out || !err) return Fail(Step::kPipe, errno, "pipe2");
+  UniqueFd devnull;
+  if (io.stdin_fd < 0) {
+    devnull.reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!devnull) return Fail(Step::kPipe, errno, "/dev/null");
+  }
+  auto in_high = MoveHigh(io.stdin_fd < 0 ? devnull.get() : io.stdin_fd);
+  auto out_high = MoveHigh(out->write.get());
+  auto err_high = MoveHigh(err->write.get());
+  auto report_high = MoveHigh(report->write.get());
+  auto sync_high = MoveHigh(sync->read.get());
+  if (!in_high || !out_high || !err_high || !report_high || !sync_high) {
+    return Fail(Step::kPipe, errno, "F_DUPFD_CLOEXEC");
+  }
+  out->write.reset();
+  err->write.reset();
+  report->write.reset();
+  sync->read.reset();
+  std::optional<UniqueFd> channel_high;
+  if (spec.channel_fd >= 0) {
+    auto c = MoveHigh(spec.channel_fd);
+    if (!c) return tl::unexpected(c.error());
+    channel_high.emplace(std::move(*c));
+  }
+  p.stdin_fd = in_high->get();
+  p.stdout_fd = out_high->get();
+  p.stderr_fd = err_high->get();
+  p.report_fd = report_high->get();
+  p.sync_fd = sync_high->get();
+  p.channel_fd = channel_high ? channel_high->get() : -1;
+
+  SignalScope signals;
+  if (!signals.ok()) return Fail(Step::kPipe, errno, "signalfd");
+
+  const unsigned long flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS |
+                              internal::net_ns::CloneFlags(p.net) | SIGCHLD;
+  const long rc = syscall(SYS_clone, flags, nullptr, nullptr, nullptr, nullptr);
+  if (rc < 0) return Fail(Step::kClone, errno, "clone into new namespaces");
+  if (rc == 0) ChildMain(p);
+  const pid_t pid = static_cast<pid_t>(rc);
+
+  // The child's ends belong to the child now.
+  in_high->reset();
+  out_high->reset();
+  err_high->reset();
+  report_high->reset();
+  sync_high->reset();
+  if (channel_high) channel_high->reset();
+
+  if (auto r = internal::user_ns::FinishInParent(p.user, pid); !r) {
+    Abandon(pid);
+    return tl::unexpected(r.error());
+  }
+  if (cgroup) {
+    if (auto r = cgroup->Join(pid); !r) {
+      Abandon(pid);
+      return tl::unexpected(r.error());
+    }
+  }
+  // The violation monitor: reports which syscall a seccomp kill was for. EXITKILL: if the
+  // launcher dies, so does every traced process of the jail.
+  const long options = PTRACE_O_TRACEEXIT | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+                       PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL;
+  if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(options)) != 0) {
+    const int e = errno;
+    Abandon(pid);
+    return Fail(Step::kPtrace, e, "PTRACE_SEIZE");
+  }
+  const char go = 1;
+  if (write(sync->write.get(), &go, 1) != 1) {
+    const int e = errno;
+    Abandon(pid);
+    return Fail(Step::kSync, e, "start the child");
+  }
+  sync->write.reset();
+
+  Supervisor supervisor(pid, spec, io, p.mount, cgroup ? &*cgroup : nullptr);
+  auto outcome = supervisor.Loop(std::move(report->read), std::move(out->read),
+                                 std::move(err->read), signals.fd());
+  if (cgroup) cgroup->Remove();
+  return outcome;
+}
+
+}  // namespace fnjail::sandbox
