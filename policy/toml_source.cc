@@ -200,11 +200,15 @@ class TomlReader {
     const std::string_view expected =
         scalars ? "a string, number or boolean, or an array of them"
                 : "a string or an array of strings";
+    auto text_of = [this, scalars](const toml::node& n) -> std::optional<std::string> {
+      if (scalars) return ScalarText(n);
+      if (const auto* s = n.as_string()) return s->get();
+      return std::nullopt;
+    };
     std::vector<Literal> out;
     const auto* array = node.as_array();
     if (array == nullptr) {
-      auto text = scalars ? ScalarText(node) : std::optional<std::string>();
-      if (!scalars && node.is_string()) text = node.as_string()->get();
+      auto text = text_of(node);
       if (!text) {
         WrongType(key, node, expected);
         return std::nullopt;
@@ -218,8 +222,7 @@ class TomlReader {
     }
     bool ok = true;
     for (const toml::node& element : *array) {
-      auto text = scalars ? ScalarText(element) : std::optional<std::string>();
-      if (!scalars && element.is_string()) text = element.as_string()->get();
+      auto text = text_of(element);
       if (!text) {
         Error(Span(element), "elements of `" + std::string(key.str()) + "` must be " +
                                  std::string(scalars ? "strings, numbers or booleans"
