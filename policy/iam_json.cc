@@ -42,8 +42,8 @@ class IamReader {
   }
 
   void WrongType(const JsonMember& member, std::string_view expected) {
-    Error(Span(member.value), "`" + member.key + "` must be " + std::string(expected) +
-                                  ", found " + std::string(JsonKindName(member.value.kind)));
+    Error(Span(member.value), "`" + member.key + "` must be " + std::string(expected) + ", found " +
+                                  std::string(JsonKindName(member.value.kind)));
   }
 
   void UnknownElement(const JsonMember& member, std::string_view where,
@@ -199,8 +199,8 @@ void IamReader::ReadConditions(const JsonMember& member, std::vector<Condition>&
 
 std::optional<Statement> IamReader::ReadStatement(const JsonValue& value, size_t index) {
   if (!value.is_object()) {
-    Error(Span(value), "a statement must be an object, found " +
-                           std::string(JsonKindName(value.kind)));
+    Error(Span(value),
+          "a statement must be an object, found " + std::string(JsonKindName(value.kind)));
     return std::nullopt;
   }
   Statement statement;
@@ -239,8 +239,7 @@ std::optional<Statement> IamReader::ReadStatement(const JsonValue& value, size_t
     } else if (name == "Action" || name == "NotAction") {
       read_element(statement.action, member, name == "NotAction", "Action", "NotAction");
     } else if (name == "Resource" || name == "NotResource") {
-      read_element(statement.resource, member, name == "NotResource", "Resource",
-                   "NotResource");
+      read_element(statement.resource, member, name == "NotResource", "Resource", "NotResource");
     } else if (name == "Principal" || name == "NotPrincipal") {
       if (statement.principal) {
         Error(Span(member), "a statement takes `Principal` or `NotPrincipal`, not both");
@@ -377,9 +376,9 @@ Result<Document> IamReader::Read(const JsonValue& root) {
 
   // A resource-based policy names principals in every statement, an identity-based one in
   // none; IAM refuses a mix, and so does this reader rather than guess what was meant.
-  const size_t with_principal =
-      static_cast<size_t>(std::count_if(doc.statements.begin(), doc.statements.end(),
-                                        [](const Statement& s) { return s.principal.has_value(); }));
+  const size_t with_principal = static_cast<size_t>(
+      std::count_if(doc.statements.begin(), doc.statements.end(),
+                    [](const Statement& s) { return s.principal.has_value(); }));
   if (with_principal > 0) {
     doc.kind = PolicyKind::kResource;
     for (const Statement& statement : doc.statements) {

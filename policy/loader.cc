@@ -33,7 +33,9 @@ class FileDescriptor {
   int fd_;
 };
 
-std::string ErrnoText(int error) { return std::error_code(error, std::generic_category()).message(); }
+std::string ErrnoText(int error) {
+  return std::error_code(error, std::generic_category()).message();
+}
 
 tl::unexpected<Diagnostics> CannotRead(const std::string& path, int error) {
   return Fail(SourceSpan{path, 0, 0}, "cannot read file: " + ErrnoText(error));
@@ -56,8 +58,8 @@ Result<std::string> ReadPolicyFile(const std::string& path) {
     return Fail(SourceSpan{path, 0, 0}, "cannot read file: not a regular file");
   }
   const auto too_large = [&path] {
-    return Fail(SourceSpan{path, 0, 0}, "policy file is larger than " +
-                                            std::to_string(kMaxPolicyFileBytes) + " bytes");
+    return Fail(SourceSpan{path, 0, 0},
+                "policy file is larger than " + std::to_string(kMaxPolicyFileBytes) + " bytes");
   };
   if (static_cast<uint64_t>(info.st_size) > kMaxPolicyFileBytes) return too_large();
   // Read up to one byte past the cap, in case the file grew since fstat.

@@ -27,8 +27,8 @@ class RequestReader {
 
   Result<Request> Read(const JsonValue& root) {
     if (!root.is_object()) {
-      return Fail(Span(root), "a request must be a JSON object, found " +
-                                  std::string(JsonKindName(root.kind)));
+      return Fail(Span(root),
+                  "a request must be a JSON object, found " + std::string(JsonKindName(root.kind)));
     }
     Request request;
     bool has_principal = false;
@@ -49,16 +49,16 @@ class RequestReader {
       } else if (member.key == "context") {
         ReadContext(member, request);
       } else {
-        diagnostics_.Error(
-            Span(member), "unknown key `" + member.key + "` in request",
-            internal::SuggestSpelling(member.key,
-                                      {"principal", "action", "resource", "groups", "context"}));
+        diagnostics_.Error(Span(member), "unknown key `" + member.key + "` in request",
+                           internal::SuggestSpelling(member.key, {"principal", "action", "resource",
+                                                                  "groups", "context"}));
       }
     }
-    for (const auto& [present, name] : {std::pair(has_principal, "principal"),
-                                        std::pair(has_action, "action"),
-                                        std::pair(has_resource, "resource")}) {
-      if (!present) diagnostics_.Error(Span(root), "request is missing `" + std::string(name) + "`");
+    for (const auto& [present, name] :
+         {std::pair(has_principal, "principal"), std::pair(has_action, "action"),
+          std::pair(has_resource, "resource")}) {
+      if (!present)
+        diagnostics_.Error(Span(root), "request is missing `" + std::string(name) + "`");
     }
     if (!diagnostics_.empty()) return Fail(std::move(diagnostics_));
     return request;
@@ -73,8 +73,8 @@ class RequestReader {
   }
 
   void WrongType(const JsonMember& member, std::string_view expected) {
-    diagnostics_.Error(Span(member.value), "`" + member.key + "` must be " +
-                                               std::string(expected) + ", found " +
+    diagnostics_.Error(Span(member.value), "`" + member.key + "` must be " + std::string(expected) +
+                                               ", found " +
                                                std::string(JsonKindName(member.value.kind)));
   }
 

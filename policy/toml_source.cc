@@ -30,23 +30,22 @@ constexpr const char* kParseKeyPrecondition =
 // Handler behind TOML_ASSERT. Any other failed toml++ assertion is an invariant violation
 // inside the library: continuing could read out of bounds, so it aborts with a message
 // (the fuzzer turns such an input into a regression seed and a pre-check here).
-void OnTomlAssertion(const char* expr, const char* function, const char* file,
-                     int line) noexcept {
+void OnTomlAssertion(const char* expr, const char* function, const char* file, int line) noexcept {
   if (std::strcmp(function, "parse_key") == 0 && std::strcmp(expr, kParseKeyPrecondition) == 0) {
     return;
   }
-  std::fprintf(stderr, "fnjail: toml++ assertion `%s` failed in %s (%s:%d)\n", expr, function,
-               file, line);
+  std::fprintf(stderr, "fnjail: toml++ assertion `%s` failed in %s (%s:%d)\n", expr, function, file,
+               line);
   std::abort();
 }
 
 }  // namespace
 }  // namespace fnjail::policy
 
-#define TOML_ASSERT(expr)                                                                \
-  ((expr) ? static_cast<void>(0)                                                         \
-          : ::fnjail::policy::OnTomlAssertion(#expr, static_cast<const char*>(__func__), \
-                                              __FILE__, __LINE__))
+#define TOML_ASSERT(expr)                                                                          \
+  ((expr) ? static_cast<void>(0)                                                                   \
+          : ::fnjail::policy::OnTomlAssertion(#expr, static_cast<const char*>(__func__), __FILE__, \
+                                              __LINE__))
 #include <toml++/toml.h>
 
 namespace fnjail::policy {
@@ -62,10 +61,11 @@ using internal::SuggestSpelling;
 std::optional<Diagnostic> CheckBytes(std::string_view text, std::string_view file) {
   const std::string name(file);
   if (text.size() > kMaxPolicyFileBytes) {
-    return Diagnostic{Severity::kError, SourceSpan{name, 0, 0},
-                      "policy file is larger than " + std::to_string(kMaxPolicyFileBytes) +
-                          " bytes",
-                      {}};
+    return Diagnostic{
+        Severity::kError,
+        SourceSpan{name, 0, 0},
+        "policy file is larger than " + std::to_string(kMaxPolicyFileBytes) + " bytes",
+        {}};
   }
   uint32_t line = 1;
   uint32_t column = 1;
@@ -88,8 +88,10 @@ std::optional<Diagnostic> CheckBytes(std::string_view text, std::string_view fil
       return Diagnostic{Severity::kError, span, "NUL byte in policy file", {}};
     }
     if (byte < 0x80) {
-      return Diagnostic{Severity::kError, span,
-                        std::string("control character `") + hex + "` in policy file", {}};
+      return Diagnostic{Severity::kError,
+                        span,
+                        std::string("control character `") + hex + "` in policy file",
+                        {}};
     }
     std::string help = "write other characters as `\\uXXXX` escapes inside strings";
     if (i == 0 && text.substr(0, 3) == "\xef\xbb\xbf") {
@@ -197,9 +199,8 @@ class TomlReader {
   // text). Empty arrays are an error unless `allow_empty`.
   std::optional<std::vector<Literal>> Strings(const toml::key& key, const toml::node& node,
                                               bool scalars, bool allow_empty) {
-    const std::string_view expected =
-        scalars ? "a string, number or boolean, or an array of them"
-                : "a string or an array of strings";
+    const std::string_view expected = scalars ? "a string, number or boolean, or an array of them"
+                                              : "a string or an array of strings";
     auto text_of = [this, scalars](const toml::node& n) -> std::optional<std::string> {
       if (scalars) return ScalarText(n);
       if (const auto* s = n.as_string()) return s->get();
@@ -225,8 +226,7 @@ class TomlReader {
       auto text = text_of(element);
       if (!text) {
         Error(Span(element), "elements of `" + std::string(key.str()) + "` must be " +
-                                 std::string(scalars ? "strings, numbers or booleans"
-                                                     : "strings") +
+                                 std::string(scalars ? "strings, numbers or booleans" : "strings") +
                                  ", found " + std::string(TypeName(element.type())));
         ok = false;
         continue;
@@ -252,8 +252,7 @@ class TomlReader {
       if (const auto* table = element.as_table()) {
         out.push_back(table);
       } else {
-        Error(Span(element), "elements of `" + std::string(key.str()) +
-                                 "` must be tables, found " +
+        Error(Span(element), "elements of `" + std::string(key.str()) + "` must be tables, found " +
                                  std::string(TypeName(element.type())));
       }
     }
@@ -314,8 +313,7 @@ class TomlReader {
   Result<TestSuite> ReadTestSuite(const toml::table& root);
 
  private:
-  std::optional<Statement> ReadStatement(const toml::table& table, size_t index,
-                                         PolicyKind kind);
+  std::optional<Statement> ReadStatement(const toml::table& table, size_t index, PolicyKind kind);
   std::optional<Condition> ReadCondition(const toml::table& table);
   std::optional<TestCase> ReadCase(const toml::table& table);
 
@@ -338,8 +336,8 @@ class TomlReader {
     std::string out;
     for (; offset < text_.size(); ++offset) {
       const char c = text_[offset];
-      if (c == ',' || c == ']' || c == '}' || c == ' ' || c == '\t' || c == '\r' ||
-          c == '\n' || c == '#') {
+      if (c == ',' || c == ']' || c == '}' || c == ' ' || c == '\t' || c == '\r' || c == '\n' ||
+          c == '#') {
         break;
       }
       if (c != '_') out += c;
@@ -440,9 +438,9 @@ std::optional<Statement> TomlReader::ReadStatement(const toml::table& table, siz
       const SourceSpan span = Span(key);
       const bool later = std::pair(span.line, span.column) >
                          std::pair(slot.element->span.line, slot.element->span.column);
-      Error(later ? span : slot.element->span,
-            "a statement takes `" + std::string(plain) + "` or `" + std::string(negative) +
-                "`, not both");
+      Error(later ? span : slot.element->span, "a statement takes `" + std::string(plain) +
+                                                   "` or `" + std::string(negative) +
+                                                   "`, not both");
       return;
     }
     slot.element = Element{negated, std::move(*values), Span(key)};
@@ -461,8 +459,7 @@ std::optional<Statement> TomlReader::ReadStatement(const toml::table& table, siz
     } else if (name == "resource" || name == "not_resource") {
       read_element(resource, key, node, name == "not_resource", "resource", "not_resource");
     } else if (name == "principal" || name == "not_principal") {
-      read_element(principal, key, node, name == "not_principal", "principal",
-                   "not_principal");
+      read_element(principal, key, node, name == "not_principal", "principal", "not_principal");
     } else if (name == "condition") {
       for (const toml::table* condition_table : Tables(key, node)) {
         if (auto condition = ReadCondition(*condition_table)) {
@@ -471,8 +468,8 @@ std::optional<Statement> TomlReader::ReadStatement(const toml::table& table, siz
       }
     } else {
       UnknownKey(key, "statement",
-                 {"sid", "effect", "action", "not_action", "resource", "not_resource",
-                  "principal", "not_principal", "condition"});
+                 {"sid", "effect", "action", "not_action", "resource", "not_resource", "principal",
+                  "not_principal", "condition"});
     }
   }
   if (!has_effect) {
@@ -489,7 +486,8 @@ std::optional<Statement> TomlReader::ReadStatement(const toml::table& table, siz
   // principal must not silently mean "anyone".
   if (kind == PolicyKind::kResource && !table.contains("principal") &&
       !table.contains("not_principal")) {
-    Error(statement.span, "statement of a resource policy is missing `principal` (or `not_principal`)",
+    Error(statement.span,
+          "statement of a resource policy is missing `principal` (or `not_principal`)",
           "use `principal = \"*\"` to mean anyone");
   }
   if (diagnostics_.size() != errors_before) return std::nullopt;
@@ -638,9 +636,9 @@ std::optional<TestCase> TomlReader::ReadCase(const toml::table& table) {
               "use `explicit-allow`, `explicit-deny` or `implicit-deny`");
       }
     } else {
-      UnknownKey(key, "test case",
-                 {"name", "principal", "groups", "action", "resource", "context", "expect",
-                  "reason"});
+      UnknownKey(
+          key, "test case",
+          {"name", "principal", "groups", "action", "resource", "context", "expect", "reason"});
     }
   }
   for (std::string_view required : {"name", "principal", "action", "resource"}) {
@@ -663,9 +661,9 @@ Result<T> ParseWith(std::string_view text, std::string_view file, Read read) {
   toml::parse_result parsed = toml::parse(text, std::string(file));
   if (!parsed) {
     const toml::parse_error& error = parsed.error();
-    return Fail(SourceSpan{std::string(file), error.source().begin.line,
-                           error.source().begin.column},
-                TomlErrorMessage(error.description()));
+    return Fail(
+        SourceSpan{std::string(file), error.source().begin.line, error.source().begin.column},
+        TomlErrorMessage(error.description()));
   }
   TomlReader reader(text, file);
   return read(reader, parsed.table());

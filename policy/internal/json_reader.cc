@@ -4,12 +4,11 @@
 
 #include <cstddef>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <unordered_set>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "policy/policy.h"
 
@@ -183,8 +182,7 @@ class TreeBuilder {
     if (duplicate) {
       // nlohmann would keep the last value silently; two readers of one policy could
       // then disagree about what it says.
-      diagnostics_.Error(Span(cursor_.line(), cursor_.column()),
-                         "duplicate key `" + name + "`");
+      diagnostics_.Error(Span(cursor_.line(), cursor_.column()), "duplicate key `" + name + "`");
     }
     JsonMember member;
     member.key = std::move(name);

@@ -1,4 +1,7 @@
 // Tests for the AWS IAM JSON front end, including the whole AWS managed-policy corpus.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -7,9 +10,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "policy/policy.h"
 #include "tests/testing/result_matchers.h"
@@ -160,12 +160,12 @@ TEST(IamJsonTest, ReportsEveryErrorWithItsSpan) {
 }
 
 TEST(IamJsonTest, DuplicateKeysAreErrors) {
-  EXPECT_EQ(ErrorsOf(ParseIamJson(
-                "{\"Statement\": {\"Effect\": \"Allow\", \"Action\": \"a:b\",\n"
-                "  \"Resource\": \"*\", \"Effect\": \"Deny\"}, \"Statement\": []}",
-                "dup.json")),
-            "dup.json:2:20: error: duplicate key `Effect`\n"
-            "dup.json:2:39: error: duplicate key `Statement`\n");
+  EXPECT_EQ(
+      ErrorsOf(ParseIamJson("{\"Statement\": {\"Effect\": \"Allow\", \"Action\": \"a:b\",\n"
+                            "  \"Resource\": \"*\", \"Effect\": \"Deny\"}, \"Statement\": []}",
+                            "dup.json")),
+      "dup.json:2:20: error: duplicate key `Effect`\n"
+      "dup.json:2:39: error: duplicate key `Statement`\n");
 }
 
 TEST(IamJsonTest, DuplicateKeysAreFoundInLargeObjects) {
@@ -177,7 +177,8 @@ TEST(IamJsonTest, DuplicateKeysAreFoundInLargeObjects) {
 }
 
 TEST(IamJsonTest, NestingDeeperThanTheLimitIsAnError) {
-  const std::string deep = std::string(kMaxJsonDepth + 1, '[') + std::string(kMaxJsonDepth + 1, ']');
+  const std::string deep =
+      std::string(kMaxJsonDepth + 1, '[') + std::string(kMaxJsonDepth + 1, ']');
   EXPECT_EQ(ErrorsOf(ParseIamJson(deep, "deep.json")),
             "deep.json:1:65: error: JSON nested deeper than 64 levels\n");
   // Exactly the limit parses as JSON (and is then refused as a policy).
@@ -210,12 +211,13 @@ TEST(IamJsonTest, PrincipalsMustBeInEveryStatementOrNone) {
 }
 
 TEST(IamJsonTest, VariablesNeedThe2012Version) {
-  EXPECT_EQ(ErrorsOf(ParseIamJson(
-                R"({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::b/${aws:username}"}]})",
-                "old.json")),
-            "old.json:1:16: error: policy variables need `\"Version\": \"2012-10-17\"`; under "
-            "the default version `2008-10-17` IAM reads `${...}` literally\n"
-            "  help: add `\"Version\": \"2012-10-17\"` at the top of the policy\n");
+  EXPECT_EQ(
+      ErrorsOf(ParseIamJson(
+          R"({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::b/${aws:username}"}]})",
+          "old.json")),
+      "old.json:1:16: error: policy variables need `\"Version\": \"2012-10-17\"`; under "
+      "the default version `2008-10-17` IAM reads `${...}` literally\n"
+      "  help: add `\"Version\": \"2012-10-17\"` at the top of the policy\n");
   EXPECT_THAT(ParseIamJson(R"({"Version": "2008-10-17", "Statement": [{"Effect": "Allow",
                   "Action": "s3:*", "Resource": "arn:aws:s3:::b/*"}]})",
                            "old-plain.json"),

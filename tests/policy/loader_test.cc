@@ -1,4 +1,6 @@
 // Tests for LoadFile and ExpandPaths, on files in a private temporary folder.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,9 +9,6 @@
 #include <fstream>
 #include <string>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "policy/policy.h"
 #include "tests/testing/result_matchers.h"
@@ -69,7 +68,8 @@ TEST_F(LoaderTest, PicksTheFrontEndByExtension) {
 
 TEST_F(LoaderTest, ErrorsNameThePath) {
   const std::string bad = Write("bad.toml", "[[statement]]\neffect = \"maybe\"\n");
-  EXPECT_THAT(LoadFile(bad), ::fnjail::testing::HasError(bad + ":2:10: error: unknown effect `maybe`"));
+  EXPECT_THAT(LoadFile(bad),
+              ::fnjail::testing::HasError(bad + ":2:10: error: unknown effect `maybe`"));
 
   const std::string missing = (root_ / "missing.toml").string();
   EXPECT_EQ(ErrorsOf(LoadFile(missing)),
@@ -81,8 +81,9 @@ TEST_F(LoaderTest, ErrorsNameThePath) {
 
   const std::string yaml = Write("policy.yaml", "x: 1\n");
   EXPECT_EQ(ErrorsOf(LoadFile(yaml)),
-            yaml + ": error: unknown policy file type `.yaml`\n"
-                   "  help: policy files end in `.toml` (native) or `.json` (AWS IAM)\n");
+            yaml +
+                ": error: unknown policy file type `.yaml`\n"
+                "  help: policy files end in `.toml` (native) or `.json` (AWS IAM)\n");
 }
 
 TEST_F(LoaderTest, RefusesUnreadableAndSpecialFiles) {
@@ -103,8 +104,8 @@ TEST_F(LoaderTest, RefusesFilesOverTheSizeCap) {
   EXPECT_EQ(ErrorsOf(LoadFile(big)), big + ": error: policy file is larger than 1048576 bytes\n");
   // Exactly at the cap is read (and then judged on its content).
   const std::string at_cap =
-      Write("at-cap.toml", std::string(kTomlPolicy) +
-                               std::string(kMaxPolicyFileBytes - kTomlPolicy.size(), '\n'));
+      Write("at-cap.toml",
+            std::string(kTomlPolicy) + std::string(kMaxPolicyFileBytes - kTomlPolicy.size(), '\n'));
   EXPECT_THAT(LoadFile(at_cap), IsOk());
 }
 

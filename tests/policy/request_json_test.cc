@@ -1,9 +1,9 @@
 // Tests for the request JSON of `fnjail policy eval`.
-#include <string>
-#include <string_view>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
 
 #include "policy/policy.h"
 #include "tests/testing/result_matchers.h"
@@ -48,8 +48,7 @@ TEST(RequestJsonTest, ParsesEveryField) {
 }
 
 TEST(RequestJsonTest, GroupsAndContextAreOptional) {
-  auto request =
-      ParseRequestJson(R"({"principal": "p", "action": "a:b", "resource": "r"})", "-");
+  auto request = ParseRequestJson(R"({"principal": "p", "action": "a:b", "resource": "r"})", "-");
   ASSERT_THAT(request, IsOk());
   EXPECT_TRUE(request->groups.empty());
   EXPECT_TRUE(request->context.empty());
@@ -96,8 +95,9 @@ TEST(RequestJsonTest, MalformedJsonIsAnError) {
 }
 
 TEST(RequestJsonTest, DeepNestingIsRefused) {
-  std::string deep = "{\"principal\": \"p\", \"action\": \"a:b\", \"resource\": \"r\", \"context\": "
-                     "{\"k\": ";
+  std::string deep =
+      "{\"principal\": \"p\", \"action\": \"a:b\", \"resource\": \"r\", \"context\": "
+      "{\"k\": ";
   deep += std::string(kMaxJsonDepth, '[') + std::string(kMaxJsonDepth, ']') + "}}";
   EXPECT_EQ(ErrorsOf(ParseRequestJson(deep, "deep.json")),
             "deep.json:1:133: error: JSON nested deeper than 64 levels\n");

@@ -1,9 +1,9 @@
 // Tests for the native TOML front end: policies, test suites, byte checks and spans.
-#include <string>
-#include <string_view>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
 
 #include "policy/policy.h"
 #include "tests/testing/result_matchers.h"
@@ -117,8 +117,8 @@ TEST(TomlSourceTest, ReadsEveryKind) {
   constexpr std::string_view kBody =
       "\n[[statement]]\neffect = \"allow\"\nprincipal = \"*\"\naction = \"a:b\"\n"
       "resource = \"*\"\n";
-  auto resource = ParseToml("kind = \"resource\"\nattach = \"fn:hello\"\n" + std::string(kBody),
-                            "r.toml");
+  auto resource =
+      ParseToml("kind = \"resource\"\nattach = \"fn:hello\"\n" + std::string(kBody), "r.toml");
   ASSERT_THAT(resource, IsOk());
   EXPECT_EQ(resource->kind, PolicyKind::kResource);
   ASSERT_TRUE(resource->statements[0].principal.has_value());
@@ -236,7 +236,9 @@ TEST(TomlSourceTest, CrashInputEmptyTableHeaderKeyIsAnError) {
 
 // Design brief, "Known pitfalls": non-ASCII input that was undefined behaviour in toml++.
 TEST(TomlSourceTest, CrashInputNonAsciiIsRefusedBeforeParsing) {
-  const std::string input = "\xef\xbb\xb7" "a =.1\n\x01";
+  const std::string input =
+      "\xef\xbb\xb7"
+      "a =.1\n\x01";
   EXPECT_EQ(ErrorsOf(ParseToml(input, "crash2.toml")),
             "crash2.toml:1:1: error: non-ASCII byte `0xef`; policy files must be ASCII\n"
             "  help: write other characters as `\\uXXXX` escapes inside strings\n");
