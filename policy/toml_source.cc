@@ -1,4 +1,4 @@
-// The native TOML front end (policies and test suites): the only translation unit that sees toml++.
+// The native TOML front end (policies, test suites): the only file that includes toml++.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
