@@ -152,13 +152,14 @@ bool GlobCovers(std::string_view outer, std::string_view inner, bool fold_case) 
   inner.remove_prefix(prefix);
 
   // reach[j]: the outer prefix seen so far can consume exactly inner[0, j).
-  std::array<char, 128> small{};
+  std::array<char, 128> small;  // only the first inner.size() + 1 entries are used
   std::vector<char> large;
   char* reach = small.data();
   if (inner.size() + 1 > small.size()) {
-    large.assign(inner.size() + 1, 0);
+    large.resize(inner.size() + 1);
     reach = large.data();
   }
+  std::fill_n(reach, inner.size() + 1, 0);
   reach[0] = 1;
   for (char o : outer) {
     if (o == '*') {
