@@ -25,13 +25,14 @@ using internal::Template;
 constexpr std::string_view kGroupPrefix = "group:";
 
 struct ResourcePattern {
-  Glob glob;          // static patterns
+  Glob glob;          // static patterns; for dynamic ones the Template::Skeleton()
   Template tmpl;      // patterns with policy variables
   bool dynamic = false;
 };
 
 struct CompiledStatement {
   uint32_t doc = 0;
+  bool doc_attach_all = false;  // copied from the document: spares a lookup per candidate
   StatementRef ref;
   Effect effect = Effect::kDeny;
   PolicyKind kind = PolicyKind::kIdentity;
@@ -42,7 +43,8 @@ struct CompiledStatement {
   std::vector<std::string> principals;
 
   bool action_negated = false;
-  std::vector<Glob> actions;  // lower-cased patterns
+  std::vector<Glob> actions;  // lower-cased patterns, for the index
+  internal::ActionMatcher action_matcher;
 
   bool has_resource = false;
   bool resource_negated = false;
@@ -85,7 +87,15 @@ class LowerAction {
   std::string_view view_;
 };
 
-std::string Quote(std::string_view s) { return "`" + std::string(s) + "`"; }
+// Built by appending: GCC 12 at -O3 warns falsely (-Wrestrict) on `"`" + std::string(s)`.
+std::string Quote(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += '`';
+  out += s;
+  out += '`';
+  return out;
+}
 
 }  // namespace
 
@@ -151,6 +161,7 @@ Diagnostics CompileStatement(const Document& doc, const Statement& st, uint32_t 
     for (const Literal& v : st.action->values) {
       out->actions.push_back(Glob::Compile(internal::ToLowerAscii(v.text)));
     }
+    out->action_matcher = internal::ActionMatcher::Build(out->actions);
   }
 
   if (require_values(st.resource, st.resource && st.resource->negated ? "not_resource"
@@ -165,7 +176,9 @@ Diagnostics CompileStatement(const Document& doc, const Statement& st, uint32_t 
       }
       ResourcePattern p;
       p.dynamic = tmpl->HasVariables();
-      if (!p.dynamic) {
+      if (p.dynamic) {
+        p.glob = tmpl->Skeleton();
+      } else {
         p.glob = tmpl->StaticGlob();
         if (p.glob.MatchesEverything()) out->resource_star = true;
       }
@@ -219,17 +232,19 @@ Match PolicySet::Impl::EvaluateStatement(const CompiledStatement& s, const Reque
                                          std::string_view lower_action, bool action_known,
                                          const ContextView& context, std::string* error,
                                          std::string* detail) const {
-  auto no = [&](std::string why) {
-    if (detail != nullptr) *detail = std::move(why);
+  // `why` builds the explanation only when one was asked for: the fast path must not
+  // allocate for every statement that does not apply.
+  auto no = [&](auto&& why) {
+    if (detail != nullptr) *detail = why();
     return Match::kNo;
   };
-  if (!DocumentApplies(docs[s.doc], request, detail)) return Match::kNo;
+  if (!s.doc_attach_all && !DocumentApplies(docs[s.doc], request, detail)) return Match::kNo;
 
   // Principal.
   if (!s.has_principal) {
     if (s.kind == PolicyKind::kResource) {
       // IAM requires a principal in a resource policy; without one nobody is named.
-      return no("resource policy statement names no `principal`");
+      return no([] { return std::string("resource policy statement names no `principal`"); });
     }
   } else {
     bool listed = s.principal_star;
@@ -237,20 +252,20 @@ Match PolicySet::Impl::EvaluateStatement(const CompiledStatement& s, const Reque
       listed = s.principals[i] == request.principal;
     }
     if (listed == s.principal_negated) {
-      return no("principal " + Quote(request.principal) +
-                (s.principal_negated ? " is in `not_principal`" : " not in `principal`"));
+      return no([&] {
+        return "principal " + Quote(request.principal) +
+               (s.principal_negated ? " is in `not_principal`" : " not in `principal`");
+      });
     }
   }
 
   // Action.
   if (!action_known) {
-    bool listed = false;
-    for (size_t i = 0; !listed && i < s.actions.size(); ++i) {
-      listed = s.actions[i].Matches(lower_action);
-    }
-    if (listed == s.action_negated) {
-      return no("action " + Quote(request.action) +
-                (s.action_negated ? " is in `not_action`" : " not in `action`"));
+    if (s.action_matcher.Matches(lower_action) == s.action_negated) {
+      return no([&] {
+        return "action " + Quote(request.action) +
+               (s.action_negated ? " is in `not_action`" : " not in `action`");
+      });
     }
   }
 
@@ -260,8 +275,11 @@ Match PolicySet::Impl::EvaluateStatement(const CompiledStatement& s, const Reque
     bool listed = s.resource_star;
     for (size_t i = 0; !listed && i < s.resources.size(); ++i) {
       const ResourcePattern& p = s.resources[i];
+      // For a dynamic pattern `glob` is its skeleton: no skeleton match, no match,
+      // whatever the variables hold (so nothing to resolve and no error to report).
+      if (!p.glob.Matches(request.resource)) continue;
       if (!p.dynamic) {
-        listed = p.glob.Matches(request.resource);
+        listed = true;
         continue;
       }
       Glob resolved;
@@ -275,8 +293,10 @@ Match PolicySet::Impl::EvaluateStatement(const CompiledStatement& s, const Reque
       }
     }
     if (listed == s.resource_negated) {
-      return no("resource " + Quote(request.resource) +
-                (s.resource_negated ? " is in `not_resource`" : " not in `resource`"));
+      return no([&] {
+        return "resource " + Quote(request.resource) +
+               (s.resource_negated ? " is in `not_resource`" : " not in `resource`");
+      });
     }
   }
 
@@ -288,7 +308,10 @@ Match PolicySet::Impl::EvaluateStatement(const CompiledStatement& s, const Reque
     CompiledCondition::Outcome o =
         c.Evaluate(context, &cond_error, detail != nullptr ? &note : nullptr);
     if (o == CompiledCondition::Outcome::kFalse) {
-      return no("condition " + c.Describe() + " is false" + (note.empty() ? "" : " (" + note + ")"));
+      return no([&] {
+        return "condition " + c.Describe() + " is false" +
+               (note.empty() ? std::string() : " (" + note + ")");
+      });
     }
     if (o == CompiledCondition::Outcome::kError && pending_error.empty()) {
       pending_error = std::move(cond_error);
@@ -507,6 +530,7 @@ Result<PolicySet> PolicySet::Compile(std::vector<Document> docs) {
     for (const Statement& st : doc.statements) {
       CompiledStatement cs;
       diags.Append(CompileStatement(doc, st, doc_index, &cs));
+      cs.doc_attach_all = doc.attach.empty();
       const auto id = static_cast<uint32_t>(impl->statements.size());
       ActionIndex* index = &impl->grants;
       if (cs.effect == Effect::kDeny) {
@@ -515,6 +539,8 @@ Result<PolicySet> PolicySet::Compile(std::vector<Document> docs) {
         index = &impl->boundary_allows;
       }
       index->Add(id, cs.actions, cs.action_negated);
+      cs.actions.clear();
+      cs.actions.shrink_to_fit();
       impl->statements.push_back(std::move(cs));
     }
   }

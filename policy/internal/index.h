@@ -14,6 +14,29 @@
 
 namespace fnjail::policy::internal {
 
+// The action patterns of one statement, arranged so that matching an action costs a hash-free
+// binary search plus the few wildcard patterns of the action's own service, however long
+// the list (NotAction lists of several hundred entries exist in AWS's managed policies).
+//
+// Thread-safety: immutable after Build; Matches may run concurrently.
+class ActionMatcher {
+ public:
+  // Takes lower-cased patterns.
+  static ActionMatcher Build(const std::vector<Glob>& lower_patterns);
+
+  // True when `lower_action` matches one of the patterns. Never allocates.
+  bool Matches(std::string_view lower_action) const noexcept;
+
+ private:
+  struct ServicePattern {
+    std::string service;  // the literal text before the first `:`
+    Glob glob;
+  };
+  std::vector<std::string> exact_;       // sorted, patterns without wildcards
+  std::vector<ServicePattern> service_;  // sorted by service
+  std::vector<Glob> other_;              // wildcards before the first `:`
+};
+
 // Statements are bucketed by their lower-cased action patterns:
 // - a pattern without wildcards (`s3:getobject`) goes to the exact bucket of that action:
 //   a request for that action matches it without running the matcher;

@@ -126,6 +126,24 @@ Glob Template::StaticGlob() const {
   return g;
 }
 
+Glob Template::Skeleton() const {
+  Glob g;
+  for (const Part& p : parts_) {
+    switch (p.kind) {
+      case PartKind::kText:
+        g.AppendPattern(p.text);
+        break;
+      case PartKind::kEscape:
+        g.AppendLiteral(p.text);
+        break;
+      case PartKind::kVariable:
+        g.AppendPattern("*");
+        break;
+    }
+  }
+  return g;
+}
+
 std::optional<std::string_view> Template::Value(const Part& part, const ContextView& context) {
   ContextView::Lookup found = context.Find(part.text);
   if (found.value != nullptr && !found.ambiguous && !found.value->multi &&

@@ -49,6 +49,10 @@ class Template {
   std::string StaticString() const;
   // The pattern with escapes as literal characters. REQUIRES: !HasVariables().
   Glob StaticGlob() const;
+  // The pattern with every variable replaced by `*`: whatever a variable resolves to, a
+  // text the resolved pattern matches is also matched by this one. Lets a caller rule
+  // out a match without resolving (and allocating).
+  Glob Skeleton() const;
 
   // Substitutes variables from `context`. A variable resolves when its key is present
   // with exactly one value and was not given as an array (IAM cannot substitute

@@ -100,6 +100,16 @@ TEST(TemplateTest, SubstitutedValuesAreNeverWildcards) {
   EXPECT_FALSE(g.Matches("home/alice/file"));
 }
 
+TEST(TemplateTest, SkeletonCoversEveryResolution) {
+  auto t = Template::Parse("arn:aws:s3:::${aws:username}-${x, 'd'}/${*}*");
+  ASSERT_TRUE(t.has_value());
+  Glob skeleton = t->Skeleton();
+  EXPECT_TRUE(skeleton.Matches("arn:aws:s3:::alice-d/*file"));
+  EXPECT_TRUE(skeleton.Matches("arn:aws:s3:::-/*"));
+  EXPECT_FALSE(skeleton.Matches("arn:aws:s3:::alice-d/file"));  // `${*}` stays literal
+  EXPECT_FALSE(skeleton.Matches("arn:aws:s3:::alice"));
+}
+
 TEST(TemplateTest, OneRoundOfSubstitutionOnly) {
   auto ctx = Ctx({{"a", One("${b}")}, {"b", One("x")}});
   EXPECT_EQ(Resolve("${a}", ctx), "${b}");

@@ -1,0 +1,67 @@
+// Tests for policy/internal/index: the per-statement action matcher and the action index.
+#include "policy/internal/index.h"
+
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace fnjail::policy::internal {
+namespace {
+
+std::vector<Glob> Globs(const std::vector<std::string>& patterns) {
+  std::vector<Glob> out;
+  for (const auto& p : patterns) out.push_back(Glob::Compile(p));
+  return out;
+}
+
+std::vector<std::pair<uint32_t, bool>> Candidates(const ActionIndex& index, std::string_view action) {
+  std::vector<std::pair<uint32_t, bool>> out;
+  index.ForEachCandidate(action, [&](uint32_t id, bool known) { out.emplace_back(id, known); });
+  return out;
+}
+
+TEST(ActionMatcherTest, ExactServiceAndLeadingWildcardPatterns) {
+  ActionMatcher m = ActionMatcher::Build(
+      Globs({"s3:getobject", "s3:list*", "ec2:describe?nstances", "*:tag*", "kms:decrypt"}));
+  EXPECT_TRUE(m.Matches("s3:getobject"));
+  EXPECT_TRUE(m.Matches("kms:decrypt"));
+  EXPECT_TRUE(m.Matches("s3:listbucket"));
+  EXPECT_TRUE(m.Matches("ec2:describeinstances"));
+  EXPECT_TRUE(m.Matches("iam:tagrole"));
+  EXPECT_FALSE(m.Matches("s3:putobject"));
+  EXPECT_FALSE(m.Matches("s3express:listbucket"));
+  EXPECT_FALSE(m.Matches("getobject"));
+  EXPECT_FALSE(m.Matches(""));
+}
+
+TEST(ActionMatcherTest, LongListsStillMatchEveryEntry) {
+  std::vector<std::string> patterns;
+  for (int i = 0; i < 500; ++i) patterns.push_back("svc" + std::to_string(i % 7) + ":act" + std::to_string(i));
+  patterns.push_back("svc3:wild*");
+  ActionMatcher m = ActionMatcher::Build(Globs(patterns));
+  for (int i = 0; i < 500; ++i) EXPECT_TRUE(m.Matches(patterns[i])) << patterns[i];
+  EXPECT_TRUE(m.Matches("svc3:wildcard"));
+  EXPECT_FALSE(m.Matches("svc4:wildcard"));
+  EXPECT_FALSE(m.Matches("svc1:act500"));
+}
+
+TEST(ActionIndexTest, BucketsAndMergesCandidatesOncePerStatementInOrder) {
+  ActionIndex index;
+  index.Add(0, Globs({"s3:getobject", "s3:get*"}), false);  // exact and service
+  index.Add(1, Globs({"s3:*"}), false);                      // service
+  index.Add(2, Globs({"*"}), false);                         // always
+  index.Add(3, Globs({"ec2:*"}), false);                     // other service
+  index.Add(4, Globs({"iam:*"}), true);                      // NotAction: always
+  index.Add(5, Globs({"s3:getobject"}), false);              // exact
+  EXPECT_EQ(index.always_count(), 2u);
+  using P = std::pair<uint32_t, bool>;
+  EXPECT_THAT(Candidates(index, "s3:getobject"),
+              ::testing::ElementsAre(P{0, true}, P{1, false}, P{2, false}, P{4, false}, P{5, true}));
+  EXPECT_THAT(Candidates(index, "ec2:run"), ::testing::ElementsAre(P{2, false}, P{3, false}, P{4, false}));
+  EXPECT_THAT(Candidates(index, "nocolon"), ::testing::ElementsAre(P{2, false}, P{4, false}));
+}
+
+}  // namespace
+}  // namespace fnjail::policy::internal
