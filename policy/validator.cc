@@ -109,22 +109,29 @@ bool MatchesEverything(std::string_view pattern) {
 
 bool IsWildcard(char c) { return c == '*' || c == '?'; }
 
-// Replaces each `${...}` with `*`. Whatever a variable resolves to, the resolved pattern
-// matches a subset of what this one matches, so coverage of the result is coverage of the
-// original. A `${` without a closing brace is kept as text.
-std::string VariablesAsStars(std::string_view s) {
+// Replaces each `${...}` (variables and the `${*}` `${?}` `${$}` escapes) with `*`.
+// Whatever a variable resolves to, the resolved pattern matches a subset of what this one
+// matches, so coverage of the result is coverage of the original. Nullopt for an
+// unterminated `${`.
+std::optional<std::string> VariablesAsStars(std::string_view s) {
   std::string out;
   size_t i = 0;
   while (i < s.size()) {
-    if (s.compare(i, 2, "${") == 0) {
-      size_t close = s.find('}', i + 2);
-      if (close != std::string_view::npos) {
-        out += '*';
-        i = close + 1;
-        continue;
-      }
+    if (s.compare(i, 2, "${") != 0) {
+      out += s[i++];
+      continue;
     }
-    out += s[i++];
+    // The closing brace is the first one outside a quoted default (`''` inside quotes is
+    // a quote, which toggling twice handles).
+    size_t close = i + 2;
+    bool quoted = false;
+    while (close < s.size() && (quoted || s[close] != '}')) {
+      if (s[close] == '\'') quoted = !quoted;
+      ++close;
+    }
+    if (close == s.size()) return std::nullopt;
+    out += '*';
+    i = close + 1;
   }
   return out;
 }
@@ -183,7 +190,10 @@ bool PatternCovers(std::string_view outer, std::string_view inner, ElementKind k
   if (MatchesEverything(outer)) return true;
   // A variable in the covering pattern resolves per request: only the same text is sure.
   if (HasVariable(outer)) return fold_case ? EqualsIgnoreCase(outer, inner) : outer == inner;
-  if (HasVariable(inner)) return GlobCovers(outer, VariablesAsStars(inner), fold_case);
+  if (HasVariable(inner)) {
+    auto skeleton = VariablesAsStars(inner);
+    return skeleton.has_value() && GlobCovers(outer, *skeleton, fold_case);
+  }
   return GlobCovers(outer, inner, fold_case);
 }
 

@@ -97,6 +97,14 @@ TEST(ValidatorTest, ReasonablePolicyHasNoFindings) {
   EXPECT_THAT(Findings(Doc({invoke, logs, guard})), IsEmpty());
 }
 
+TEST(ValidatorTest, UnfamiliarConditionKeysAreFine) {
+  // IAM accepts any key; a key nobody sends simply never matches, which is not provable.
+  Statement s = Stmt("S", kAllow, 1, {"function:Invoke"}, {"fn:a"});
+  s.conditions.push_back(Cond("StringLike", "myteam:Build-Stage", {"prod-*"}, 4));
+  s.conditions.push_back(Cond("StringEquals", "nokey", {"x"}, 8));
+  EXPECT_THAT(Findings(Doc({s})), IsEmpty());
+}
+
 // ---- allow of `*` on `*` ----------------------------------------------------------------
 
 TEST(ValidatorTest, AllowStarOnStarWithoutConditionsGrantsEverything) {
@@ -445,6 +453,11 @@ TEST(ValidatorTest, ResourceGlobCoverage) {
   EXPECT_FALSE(Shadows("fn:${aws:username}", "fn:alice", false));
   EXPECT_FALSE(Shadows("fn:alice", "fn:${aws:username}", false));
   EXPECT_FALSE(Shadows("fn:a/*", "fn:${x}/b", false));
+  // A default may hold a closing brace: the variable ends at the one outside quotes.
+  EXPECT_TRUE(Shadows("fn:*", "fn:${aws:username, 'anonymous'}", false));
+  EXPECT_TRUE(Shadows("fn:*/x", "fn:${k, '}'}/x", false));
+  EXPECT_FALSE(Shadows("fn:*'}", "fn:${k, '}'}", false));
+  EXPECT_FALSE(Shadows("fn:*'}", "fn:${k, 'it''s}'}", false));
 }
 
 TEST(ValidatorTest, ActionGlobCoverageIgnoresCase) {
