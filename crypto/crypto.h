@@ -1,4 +1,4 @@
-// fnjail::crypto: OpenSSL 3 primitives and JWT verification behind an OpenSSL-free interface.
+// fnjail::crypto: OpenSSL 3 primitives, JWT verification and the tamper-evident audit log.
 //
 // Everything here is built on OpenSSL 3 EVP, but no OpenSSL type appears in this header:
 // handles live in crypto/internal/. Failures are values: every fallible function returns
@@ -6,11 +6,12 @@
 // queue. Nothing here throws across the API and nothing writes to stderr.
 //
 // Thread-safety: free functions are safe to call concurrently. Keys and JwkSet may be
-// shared for reading; an Aead is used by one thread at a time; JwtVerifier is internally
-// synchronized.
+// shared for reading; an Aead is used by one thread at a time; JwtVerifier and
+// AuditWriter are internally synchronized.
 #pragma once
 
 #include <array>
+#include <functional>
 #include <cstddef>
 #include <cstdint>
 #include <iosfwd>
@@ -307,5 +308,128 @@ class JwtVerifier {
   JwtOptions options_;
   std::unique_ptr<Cache> cache_;
 };
+
+
+// ---------------------------------------------------------------------------------------
+// The audit log (docs/audit.md has the file format).
+//
+// An append-only file of framed entries (length + CRC-32C), each hash-chained to the one
+// before (SHA-256). Entry 0 names the log (a random id) and its checkpoint key; signed
+// checkpoints (Ed25519, a key used for nothing else) are entries too, written every N
+// records, every T ms and at clean shutdown, so they seal everything before them.
+
+// One invocation, in the shape of OCSF API Activity plus the policy decision and metering.
+struct AuditRecord {
+  int64_t time_ms = 0;            // when the request arrived, ms since the epoch
+  std::string request_id;
+  std::string principal;          // actor.user.uid
+  std::string auth_method;        // actor.auth: "api-key", "hmac", "jwt"
+  std::string operation;          // api.operation, e.g. "function:Invoke"
+  std::string function;           // the resource, e.g. "fn:hello"
+  std::string source_ip;          // src_endpoint.ip
+  int http_status = 0;
+  bool allowed = false;           // the policy decision
+  std::string decision_reason;    // "explicit-allow" | "explicit-deny" | "implicit-deny"
+  std::vector<std::string> statements;  // the deciding statements, `policy#sid`
+  std::string input_sha256;       // hex digest of the request body
+  int64_t duration_ms = 0;
+  int64_t billed_duration_ms = 0;
+  int64_t cpu_ms = 0;
+  int64_t peak_memory_bytes = 0;
+  std::string outcome;            // "exited", "timeout", "oom-killed", ...
+  std::string violation;          // e.g. the blocked syscall; empty when none
+
+  // The canonical JSON form stored in the log (keys in a fixed order).
+  std::string ToJson() const;
+};
+
+enum class AuditSync {
+  kEveryRecord,  // one fdatasync per record
+  kBatched,      // group commit: one fdatasync per batch, a batch closes within max delay
+};
+
+struct AuditOptions {
+  std::string path;
+  AuditSync sync = AuditSync::kBatched;
+  int64_t max_batch_delay_ms = 0;  // kBatched: extra time to gather a batch (0: none)
+  uint64_t checkpoint_every_records = 1000;
+  int64_t checkpoint_interval_ms = 5000;
+  // Milliseconds since the epoch; the system clock when unset (tests inject their own).
+  std::function<int64_t()> clock;
+};
+
+// What opening an existing log found and repaired.
+struct AuditRecovery {
+  uint64_t entries = 0;          // valid entries kept (genesis and checkpoints included)
+  uint64_t torn_bytes_cut = 0;   // bytes of an incomplete final frame removed
+};
+
+// The writer. Appends are serialized into the chain in call order; a dedicated thread
+// writes and fdatasyncs batches. Thread-safe. After any I/O error the writer is failed
+// for good: every later call returns that error (fail closed; never a silent gap).
+class AuditWriter {
+ public:
+  // Opens or creates the log at options.path (mode 0600). An existing log is checked
+  // entry by entry; an incomplete final frame (a crash mid-write) is cut, anything else
+  // wrong refuses the open. The key must be the one the log was created with.
+  static Result<std::unique_ptr<AuditWriter>> Open(AuditOptions options,
+                                                   Ed25519SigningKey key);
+  ~AuditWriter();  // Close(), errors ignored
+  AuditWriter(const AuditWriter&) = delete;
+  AuditWriter& operator=(const AuditWriter&) = delete;
+
+  // Adds the record to the chain and returns its sequence number. Not yet durable.
+  Result<uint64_t> Append(const AuditRecord& record);
+  // Blocks until entry `seq` is on disk (fdatasync returned), or the writer failed.
+  Result<void> WaitDurable(uint64_t seq);
+  // Append, then WaitDurable: when this returns a value the record survives a crash.
+  Result<uint64_t> AppendDurable(const AuditRecord& record);
+  // Writes a signed checkpoint now (it becomes durable like any entry).
+  Result<uint64_t> Checkpoint();
+  // Writes a final checkpoint, syncs and stops the thread. Idempotent.
+  Result<void> Close();
+
+  const AuditRecovery& recovery() const noexcept;
+
+ private:
+  struct Impl;
+  explicit AuditWriter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The signed state of a log at one checkpoint, as exported to be kept elsewhere.
+struct AuditCheckpoint {
+  std::string log_id;     // hex
+  uint64_t seq = 0;       // the checkpoint entry's sequence number
+  std::string head;       // hex SHA-256 of the entry before it (the chain head it seals)
+  int64_t time_ms = 0;
+  std::string signature;  // hex Ed25519 signature
+  std::string ToJson() const;
+  static Result<AuditCheckpoint> FromJson(std::string_view json);
+};
+
+struct AuditVerifyReport {
+  bool intact = false;
+  uint64_t entries = 0;            // valid entries read, genesis included
+  uint64_t records = 0;
+  uint64_t checkpoints = 0;
+  uint64_t unsealed_records = 0;   // records after the last checkpoint
+  std::optional<AuditCheckpoint> last_checkpoint;
+  // When not intact: the index (sequence number) of the first bad entry, its byte offset
+  // and what is wrong with it.
+  uint64_t bad_index = 0;
+  uint64_t bad_offset = 0;
+  std::string problem;
+};
+
+// Reads and checks a whole log against the trusted checkpoint key: frames, CRCs, the
+// chain, sequence numbers and every checkpoint signature; then that each of `expected`
+// (exported earlier) is present, which proves the log was not cut back behind them.
+// `on_record(seq, json)` sees each record that checked out, in order. The Result fails
+// only when the file cannot be read; tampering is reported in the report.
+Result<AuditVerifyReport> VerifyAuditLog(
+    const std::string& path, const Ed25519PublicKey& key,
+    const std::vector<AuditCheckpoint>& expected = {},
+    const std::function<void(uint64_t seq, std::string_view json)>& on_record = {});
 
 }  // namespace fnjail::crypto
