@@ -550,8 +550,8 @@ class Linter {
     return any_error;
   }
 
-  // Pairs of conditions on one key that cannot both hold. Reports at most one pair per
-  // statement and key.
+  // Pairs of conditions on one key that no single value satisfies together. Reports at
+  // most one pair per statement and key.
   bool CheckConditionPairs(const Statement& s) {
     bool never = false;
     std::vector<std::string> reported_keys;
@@ -567,9 +567,14 @@ class Linter {
           continue;
         }
         reported_keys.push_back(std::move(key));
+        // Without a set qualifier a condition holds when any one of the request's values
+        // satisfies it, so a multivalued key could satisfy each condition with another value.
         diags_.Warning(
-            b.span, "conditions on key " + Code(b.key.text) + " can never both hold: " + reason,
-            "the other condition is" + AtLine(a.span) + "; " + StatementCode(s) + " never matches");
+            b.span,
+            "conditions on key " + Code(b.key.text) + " cannot both hold for one value: " + reason,
+            "the other condition is" + AtLine(a.span) + "; " + StatementCode(s) +
+                " matches only a request giving " + Code(b.key.text) +
+                " several values, so for a single-valued key it never matches");
         never = true;
         break;
       }

@@ -262,18 +262,20 @@ TEST(ValidatorTest, WellFormedValuesInTheirUsualSpellingsAreAccepted) {
   EXPECT_THAT(Findings(Doc({s})), IsEmpty());
 }
 
-// ---- conditions that can never all hold -------------------------------------------------
+// ---- conditions no single value satisfies -------------------------------------------------
 
-TEST(ValidatorTest, DisjointNumericRangeOnOneKeyNeverHolds) {
+TEST(ValidatorTest, DisjointNumericRangeOnOneKeyHoldsForNoSingleValue) {
   Statement s = Stmt("S", kAllow, 1, {"function:Invoke"}, {"fn:a"});
   s.conditions.push_back(Cond("NumericLessThan", "s:Count", {"5"}, 4));
   s.conditions.push_back(Cond("NumericGreaterThan", "S:COUNT", {"10"}, 8));
   EXPECT_THAT(Findings(Doc({s})),
               ElementsAre(AllOf(StartsWith("p.toml:8:1: warning: conditions on key `S:COUNT` "
-                                           "can never both hold: the value must be less than "
-                                           "`5` and greater than `10`"),
+                                           "cannot both hold for one value: the value must be "
+                                           "less than `5` and greater than `10`"),
                                 HasSubstr("help: the other condition is (line 4); statement "
-                                          "`S` never matches"))));
+                                          "`S` matches only a request giving `S:COUNT` several "
+                                          "values, so for a single-valued key it never "
+                                          "matches"))));
 }
 
 TEST(ValidatorTest, TouchingBoundsConflictOnlyWhenOneIsStrict) {
@@ -281,9 +283,9 @@ TEST(ValidatorTest, TouchingBoundsConflictOnlyWhenOneIsStrict) {
   strict.conditions.push_back(Cond("NumericGreaterThanEquals", "s:n", {"5"}, 4));
   strict.conditions.push_back(Cond("NumericLessThan", "s:n", {"5"}, 8));
   EXPECT_THAT(Findings(Doc({strict})),
-              ElementsAre(StartsWith("p.toml:8:1: warning: conditions on key `s:n` can never "
-                                     "both hold: the value must be less than `5` and at least "
-                                     "`5`")));
+              ElementsAre(StartsWith("p.toml:8:1: warning: conditions on key `s:n` cannot "
+                                     "both hold for one value: the value must be less than `5` "
+                                     "and at least `5`")));
   Statement inclusive = Stmt("S", kAllow, 1, {"function:Invoke"}, {"fn:a"});
   inclusive.conditions.push_back(Cond("NumericGreaterThanEquals", "s:n", {"5"}, 4));
   inclusive.conditions.push_back(Cond("NumericLessThanEquals", "s:n", {"5"}, 8));
@@ -323,24 +325,44 @@ TEST(ValidatorTest, RangesThatCanHoldAreNotReported) {
               IsEmpty());
 }
 
-TEST(ValidatorTest, DisjointDateRangeNeverHolds) {
+TEST(ValidatorTest, DisjointDateRangeHoldsForNoSingleValue) {
   Statement s = Stmt("S", kAllow, 1, {"function:Invoke"}, {"fn:a"});
   s.conditions.push_back(Cond("DateGreaterThan", "aws:CurrentTime", {"2026-06-01T00:00:00Z"}, 4));
   s.conditions.push_back(
       Cond("DateLessThanIfExists", "aws:CurrentTime", {"2026-06-01T01:00:00+02:00"}, 8));
   EXPECT_THAT(Findings(Doc({s})),
               ElementsAre(StartsWith("p.toml:8:1: warning: conditions on key `aws:CurrentTime` "
-                                     "can never both hold")));
+                                     "cannot both hold for one value")));
 }
 
-TEST(ValidatorTest, StringEqualsWithDifferentValuesOnOneKeyNeverHolds) {
+TEST(ValidatorTest, StringEqualsWithDifferentValuesOnOneKeyHoldsForNoSingleValue) {
   Statement s = Stmt("S", kAllow, 1, {"function:Invoke"}, {"fn:a"});
   s.conditions.push_back(Cond("StringEquals", "aws:username", {"alice"}, 4));
   s.conditions.push_back(Cond("StringEquals", "aws:username", {"bob"}, 8));
   EXPECT_THAT(Findings(Doc({s})),
-              ElementsAre(StartsWith("p.toml:8:1: warning: conditions on key `aws:username` can "
-                                     "never both hold: the value must be one of `alice` and "
-                                     "also one of `bob`")));
+              ElementsAre(StartsWith("p.toml:8:1: warning: conditions on key `aws:username` "
+                                     "cannot both hold for one value: the value must be one of "
+                                     "`alice` and also one of `bob`")));
+}
+
+// Why the finding says "for one value": the evaluator lets a multivalued key satisfy each
+// condition with a different value, so the statement is not dead for such a request.
+TEST(ValidatorTest, ConflictingConditionsStillMatchAMultivaluedKey) {
+  Statement s = Stmt("S", kAllow, 1, {"function:Invoke"}, {"fn:a"});
+  s.conditions.push_back(Cond("StringEquals", "s:team", {"red"}, 4));
+  s.conditions.push_back(Cond("StringEquals", "s:team", {"blue"}, 8));
+  Document doc = Doc({s});
+  ASSERT_EQ(Lint(doc).size(), 1u);
+  auto set = PolicySet::Compile({doc});
+  ASSERT_TRUE(set.has_value()) << set.error().ToString();
+  Request request;
+  request.principal = "alice";
+  request.action = "function:Invoke";
+  request.resource = "fn:a";
+  request.context["s:team"] = ContextValue{{"red"}, false};
+  EXPECT_FALSE(set->Decide(request).allowed);
+  request.context["s:team"] = ContextValue{{"red", "blue"}, true};
+  EXPECT_TRUE(set->Decide(request).allowed);
 }
 
 TEST(ValidatorTest, StringEqualsThatCanBothHoldAreNotReported) {
