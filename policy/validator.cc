@@ -217,7 +217,8 @@ bool ValuesCover(const std::vector<Literal>& outer, const std::vector<Literal>& 
 enum class DeadPattern { kNone, kEmpty, kNoService };
 
 DeadPattern ClassifyPattern(std::string_view text, ElementKind kind) {
-  if (text.find_first_not_of(" \t") == std::string_view::npos) return DeadPattern::kEmpty;
+  // Requests never name an empty principal, action or resource.
+  if (text.empty()) return DeadPattern::kEmpty;
   // Actions are `service:name`; without a colon or a wildcard that could stand for one, a
   // pattern matches no action.
   if (kind == ElementKind::kAction && text.find_first_of(":*?") == std::string_view::npos) {
@@ -469,7 +470,7 @@ class Linter {
   }
 
   // Patterns that match nothing: empty text, or an action without a `service:` prefix.
-  // Returns true when a positive element matches nothing at all.
+  // Returns true when every pattern of a positive element is such a pattern.
   bool CheckElementPatterns(const Statement& s, const std::optional<Element>& e, ElementKind kind) {
     if (!e) return false;
     auto name = [&] { return Code(ElementName(spelling_, kind, e->negated)); };
@@ -485,16 +486,20 @@ class Linter {
     }
     if (dead.empty()) return false;
     const bool all_dead = dead.size() == e->values.size() && !e->negated;
-    const std::string consequence = all_dead ? StatementCode(s) + " never matches" : "remove it";
+    // Without a colon an action pattern can only match an action that is not
+    // `service:name`, which the gateway never asks about.
+    const std::string consequence = !all_dead ? "remove it"
+                                    : kind == ElementKind::kAction
+                                        ? StatementCode(s) + " matches no `service:name` action"
+                                        : StatementCode(s) + " never matches";
     for (const auto& [v, why] : dead) {
       if (why == DeadPattern::kEmpty) {
-        diags_.Warning(v->span,
-                       "empty pattern " + Code(v->text) + " in " + name() + " never matches",
-                       consequence);
+        diags_.Warning(v->span, "empty pattern in " + name() + " never matches", consequence);
       } else {
         diags_.Warning(
             v->span,
-            "action " + Code(v->text) + " is not of the form `service:name` and never matches",
+            "action " + Code(v->text) +
+                " has no service prefix and matches no `service:name` action",
             "actions are written `service:name`, e.g. `function:Invoke`; " + consequence);
       }
     }

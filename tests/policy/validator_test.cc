@@ -162,20 +162,27 @@ TEST(ValidatorTest, NegatedElementsInDenyAreFine) {
 
 TEST(ValidatorTest, EmptyPatternIsReportedAndStatementNeverMatchesWhenItIsTheOnlyOne) {
   EXPECT_THAT(Findings(Doc({Stmt("S", kAllow, 1, {"function:Invoke"}, {""})})),
-              ElementsAre(AllOf(StartsWith("p.toml:3:20: warning: empty pattern `` in "
-                                           "`resource` never matches"),
+              ElementsAre(AllOf(StartsWith("p.toml:3:20: warning: empty pattern in `resource` "
+                                           "never matches"),
                                 HasSubstr("help: statement `S` never matches"))));
-  EXPECT_THAT(Findings(Doc({Stmt("S", kAllow, 1, {"function:Invoke"}, {"fn:a", " "})})),
-              ElementsAre(AllOf(StartsWith("p.toml:3:30: warning: empty pattern ` ` in "
-                                           "`resource` never matches"),
+  EXPECT_THAT(Findings(Doc({Stmt("S", kAllow, 1, {"function:Invoke"}, {"fn:a", ""})})),
+              ElementsAre(AllOf(StartsWith("p.toml:3:30: warning: empty pattern in `resource` "
+                                           "never matches"),
                                 HasSubstr("help: remove it"))));
+  // A request may name a resource made of spaces; an empty one it cannot.
+  EXPECT_THAT(Findings(Doc({Stmt("S", kAllow, 1, {"function:Invoke"}, {" "})})), IsEmpty());
 }
 
-TEST(ValidatorTest, ActionWithoutServicePrefixNeverMatches) {
+TEST(ValidatorTest, ActionWithoutServicePrefixMatchesNoServiceAction) {
   EXPECT_THAT(Findings(Doc({Stmt("S", kAllow, 1, {"Invoke"}, {"fn:a"})})),
-              ElementsAre(AllOf(StartsWith("p.toml:2:20: warning: action `Invoke` is not of the "
-                                           "form `service:name` and never matches"),
-                                HasSubstr("statement `S` never matches"))));
+              ElementsAre(AllOf(StartsWith("p.toml:2:20: warning: action `Invoke` has no service "
+                                           "prefix and matches no `service:name` action"),
+                                HasSubstr("statement `S` matches no `service:name` action"))));
+  EXPECT_THAT(Findings(Doc({Stmt("S", kAllow, 1, {"Invoke", "function:Get*"}, {"fn:a"})})),
+              ElementsAre(AllOf(StartsWith("p.toml:2:20: warning: action `Invoke` has no service "
+                                           "prefix"),
+                                HasSubstr("help: actions are written `service:name`, e.g. "
+                                          "`function:Invoke`; remove it"))));
   // Wildcards can stand for the colon.
   EXPECT_THAT(Findings(Doc({Stmt("S", kAllow, 1, {"function*", "fn?Invoke"}, {"fn:a"})})),
               IsEmpty());
