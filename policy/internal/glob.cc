@@ -45,6 +45,53 @@ void Glob::UpdateShape() {
   } else {
     shape_ = Shape::kGeneral;
   }
+  segments_.clear();
+  if (shape_ != Shape::kGeneral) return;
+  for (Op op : ops_) {
+    if (op == Op::kAnyChar) return;  // `?` needs the general matcher
+  }
+  shape_ = Shape::kStars;
+  leading_star_ = ops_.front() == Op::kAnyRun;
+  trailing_star_ = ops_.back() == Op::kAnyRun;
+  std::string current;
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    if (ops_[i] == Op::kAnyRun) {
+      if (!current.empty()) segments_.push_back(std::move(current));
+      current.clear();
+    } else {
+      current += chars_[i];
+    }
+  }
+  if (!current.empty()) segments_.push_back(std::move(current));
+}
+
+bool Glob::MatchStars(std::string_view text) const noexcept {
+  // Pattern: [s0] * s1 * ... * [sk]. With only `*` wildcards, taking each middle segment
+  // at its leftmost occurrence is optimal: it leaves the most text for the rest.
+  size_t first = 0;
+  size_t last = segments_.size();
+  size_t pos = 0;
+  size_t end = text.size();
+  if (!leading_star_) {
+    const std::string& s0 = segments_.front();
+    if (!text.starts_with(s0)) return false;
+    pos = s0.size();
+    first = 1;
+  }
+  if (!trailing_star_) {
+    const std::string& sk = segments_.back();
+    if (last <= first || end - pos < sk.size() || !text.ends_with(sk)) return false;
+    end -= sk.size();
+    last -= 1;
+  }
+  for (size_t i = first; i < last; ++i) {
+    const std::string& seg = segments_[i];
+    const std::string_view window = text.substr(0, end);
+    const size_t found = window.find(seg, pos);
+    if (found == std::string_view::npos) return false;
+    pos = found + seg.size();
+  }
+  return pos <= end;
 }
 
 std::string_view Glob::LiteralPrefix() const { return literal_; }
@@ -57,6 +104,8 @@ bool Glob::Matches(std::string_view text) const noexcept {
       return text.starts_with(literal_);
     case Shape::kEverything:
       return true;
+    case Shape::kStars:
+      return MatchStars(text);
     case Shape::kGeneral:
       break;
   }
@@ -124,8 +173,6 @@ std::vector<Glob> Glob::Split(char separator, size_t max_parts) const {
   parts.back().UpdateShape();
   return parts;
 }
-
-char LowerAsciiChar(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 std::string ToLowerAscii(std::string_view text) {
   std::string out(text);

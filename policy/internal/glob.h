@@ -50,7 +50,8 @@ class Glob {
 
  private:
   enum class Op : uint8_t { kChar, kAnyChar, kAnyRun };
-  enum class Shape : uint8_t { kLiteral, kPrefix, kEverything, kGeneral };
+  // kStars: only `*` wildcards (no `?`), matched segment by segment with find().
+  enum class Shape : uint8_t { kLiteral, kPrefix, kEverything, kStars, kGeneral };
 
   void Push(Op op, char c);
   void UpdateShape();
@@ -60,12 +61,20 @@ class Glob {
   std::string chars_;
   // The pattern's characters when it is literal, or its prefix before a single final `*`.
   std::string literal_;
+  // kStars: the literal runs between `*`s, and whether the pattern starts / ends with `*`.
+  std::vector<std::string> segments_;
+  bool leading_star_ = false;
+  bool trailing_star_ = false;
   Shape shape_ = Shape::kLiteral;
+
+  bool MatchStars(std::string_view text) const noexcept;
 };
 
 // Lower-cases ASCII letters of `text` (policy keys and actions are ASCII).
 std::string ToLowerAscii(std::string_view text);
-char LowerAsciiChar(char c);
+inline char LowerAsciiChar(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 // ASCII case-insensitive equality.
 bool EqualsIgnoreCaseAscii(std::string_view a, std::string_view b);
 

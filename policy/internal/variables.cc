@@ -10,25 +10,37 @@ bool IsSpace(char c) { return c == ' ' || c == '\t'; }
 
 }  // namespace
 
+ContextView::ContextView(const std::map<std::string, ContextValue>& context)
+    : context_(context) {
+  flat_ok_ = context.size() <= kFlatEntries;
+  if (!flat_ok_) return;
+  for (const auto& [key, value] : context) flat_[flat_size_++] = Entry{key, &value};
+}
+
 ContextView::Lookup ContextView::Find(std::string_view lower_key) const noexcept {
   Lookup result;
-  for (const auto& [key, value] : context_) {
-    if (key.size() != lower_key.size()) continue;
-    bool equal = true;
+  auto visit = [&](std::string_view key, const ContextValue& value) {
+    if (key.size() != lower_key.size()) return true;
     for (size_t i = 0; i < key.size(); ++i) {
-      if (LowerAsciiChar(key[i]) != lower_key[i]) {
-        equal = false;
-        break;
-      }
+      if (LowerAsciiChar(key[i]) != lower_key[i]) return true;
     }
-    if (!equal) continue;
     if (result.value != nullptr) {
       // SECURITY: `aws:SourceIp` and `AWS:SOURCEIP` are the same key; two spellings
       // with possibly different values must not let a caller pick the convenient one.
       result.ambiguous = true;
-      return result;
+      return false;
     }
     result.value = &value;
+    return true;
+  };
+  if (flat_ok_) {
+    for (size_t i = 0; i < flat_size_; ++i) {
+      if (!visit(flat_[i].key, *flat_[i].value)) break;
+    }
+  } else {
+    for (const auto& [key, value] : context_) {
+      if (!visit(key, value)) break;
+    }
   }
   return result;
 }

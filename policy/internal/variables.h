@@ -2,6 +2,7 @@
 // parsed once at compile time and resolved against a request's context at decision time.
 #pragma once
 
+#include <array>
 #include <map>
 #include <optional>
 #include <string>
@@ -24,13 +25,22 @@ class ContextView {
     bool ambiguous = false;  // the request gave the key more than once (different case)
   };
 
-  explicit ContextView(const std::map<std::string, ContextValue>& context) : context_(context) {}
+  explicit ContextView(const std::map<std::string, ContextValue>& context);
 
   // Finds `lower_key` (already lower-case). Linear in the context size, no allocation.
   Lookup Find(std::string_view lower_key) const noexcept;
 
  private:
+  // Small contexts (the usual case) are scanned as a flat array rather than a tree.
+  static constexpr size_t kFlatEntries = 24;
+  struct Entry {
+    std::string_view key;
+    const ContextValue* value = nullptr;
+  };
   const std::map<std::string, ContextValue>& context_;
+  std::array<Entry, kFlatEntries> flat_;
+  size_t flat_size_ = 0;
+  bool flat_ok_ = false;
 };
 
 // A string from a policy with its policy variables parsed. Text outside `${...}` is kept

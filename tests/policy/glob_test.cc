@@ -1,6 +1,7 @@
 // Tests for policy/internal/glob: `*` and `?` wildcards, literal pieces, splitting.
 #include "policy/internal/glob.h"
 
+#include <random>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -91,6 +92,38 @@ TEST(GlobTest, SplitOnLiteralSeparatorsOnly) {
   EXPECT_TRUE(parts[5].Matches("log-group:x:stream"));
   EXPECT_FALSE(parts[5].Matches("log-group:y:stream"));
   EXPECT_EQ(Glob::Compile("no-colons").Split(':', 6).size(), 1u);
+}
+
+// A plain recursive matcher, obviously right, to check the fast paths against.
+bool ReferenceMatch(std::string_view p, std::string_view t) {
+  if (p.empty()) return t.empty();
+  if (p[0] == '*') return ReferenceMatch(p.substr(1), t) || (!t.empty() && ReferenceMatch(p, t.substr(1)));
+  if (t.empty()) return false;
+  return (p[0] == '?' || p[0] == t[0]) && ReferenceMatch(p.substr(1), t.substr(1));
+}
+
+TEST(GlobTest, AgreesWithReferenceMatcherOnRandomInputs) {
+  std::mt19937 rng(42);
+  const std::string pattern_chars = "ab**?";
+  for (int i = 0; i < 20000; ++i) {
+    std::string p;
+    std::string t;
+    const size_t plen = rng() % 7;
+    const size_t tlen = rng() % 9;
+    for (size_t j = 0; j < plen; ++j) p += pattern_chars[rng() % pattern_chars.size()];
+    for (size_t j = 0; j < tlen; ++j) t += "ab"[rng() % 2];
+    ASSERT_EQ(Glob::Compile(p).Matches(t), ReferenceMatch(p, t)) << "pattern `" << p << "` text `" << t << "`";
+  }
+}
+
+TEST(GlobTest, StarOnlyPatternsMatchSegmentBySegment) {
+  EXPECT_TRUE(Glob::Compile("*:describe*").Matches("ec2:describeinstances"));
+  EXPECT_FALSE(Glob::Compile("*:describe*").Matches("ec2:listinstances"));
+  EXPECT_TRUE(Glob::Compile("arn:*:key/*").Matches("arn:aws:kms:us:1:key/k"));
+  EXPECT_FALSE(Glob::Compile("ab*ba").Matches("aba"));
+  EXPECT_TRUE(Glob::Compile("ab*ba").Matches("abba"));
+  EXPECT_TRUE(Glob::Compile("*x*y*z").Matches("xxyyzz"));
+  EXPECT_FALSE(Glob::Compile("*x*y*z").Matches("zyx"));
 }
 
 TEST(GlobTest, AsciiHelpers) {
