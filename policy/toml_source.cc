@@ -19,20 +19,32 @@
 namespace fnjail::policy {
 namespace {
 
-// The one toml++ 3.3.0 assertion known to fire on bad input: parse_key()'s precondition,
-// reached from a table header such as `[=` or `[[[`. In 3.3.0 parse_key() goes on to
-// report "expected bare key starting character or string delimiter" through its ordinary
-// error path, and upstream fixed the crash by checking before the call
-// (tomlplusplus#301), so carrying on past this one check is safe and yields a parse error.
-constexpr const char* kParseKeyPrecondition =
-    "is_bare_key_character(*cp) || is_string_delimiter(*cp)";
+// toml++ 3.3.0 assertions that fire on bad input although the code after them handles
+// that input: each is a precondition of a parser step that the caller did not check, and
+// the step itself then reports an ordinary parse error. Carrying on past exactly these
+// checks (named by function and expression) turns a crash into a diagnostic.
+struct RecoverableTomlAssertion {
+  const char* function;
+  const char* expr;
+};
+constexpr RecoverableTomlAssertion kRecoverableTomlAssertions[] = {
+    // A table header such as `[=` or `[[[` (the design brief's first crash input): the
+    // key parser goes on to "expected bare key starting character or string delimiter".
+    // Upstream fixed it by checking before the call (tomlplusplus#301).
+    {"parse_key", "is_bare_key_character(*cp) || is_string_delimiter(*cp)"},
+    // A value that starts with `]`, `}`, `,`, `#` or white space, e.g. `a = [\n}`: no
+    // value parser claims the character and parse_value reports "could not determine
+    // value type" (control characters, tab and newline included, stop even earlier).
+    {"parse_value", "!is_value_terminator(*cp)"},
+};
 
 // Handler behind TOML_ASSERT. Any other failed toml++ assertion is an invariant violation
 // inside the library: continuing could read out of bounds, so it aborts with a message
-// (the fuzzer turns such an input into a regression seed and a pre-check here).
+// (the fuzzer turns such an input into a regression seed and an entry or a pre-check
+// here).
 void OnTomlAssertion(const char* expr, const char* function, const char* file, int line) noexcept {
-  if (std::strcmp(function, "parse_key") == 0 && std::strcmp(expr, kParseKeyPrecondition) == 0) {
-    return;
+  for (const RecoverableTomlAssertion& known : kRecoverableTomlAssertions) {
+    if (std::strcmp(function, known.function) == 0 && std::strcmp(expr, known.expr) == 0) return;
   }
   std::fprintf(stderr, "fnjail: toml++ assertion `%s` failed in %s (%s:%d)\n", expr, function, file,
                line);
@@ -380,7 +392,8 @@ Result<Document> TomlReader::ReadDocument(const toml::table& root) {
     }
   }
 
-  bool has_statements = false;
+  // Counts `[[statement]]` tables; stays 1 when `statement` is malformed (reported there).
+  size_t statement_tables = 0;
   for (auto&& [key, node] : root) {
     const std::string_view name = key.str();
     if (name == "id") {
@@ -400,8 +413,9 @@ Result<Document> TomlReader::ReadDocument(const toml::table& root) {
         doc.attach = std::move(*attach);
       }
     } else if (name == "statement") {
-      has_statements = true;
+      const size_t errors_before = diagnostics_.size();
       const std::vector<const toml::table*> tables = Tables(key, node);
+      statement_tables = diagnostics_.size() != errors_before ? 1 : tables.size();
       for (size_t i = 0; i < tables.size(); ++i) {
         if (auto statement = ReadStatement(*tables[i], i, doc.kind)) {
           doc.statements.push_back(std::move(*statement));
@@ -411,7 +425,8 @@ Result<Document> TomlReader::ReadDocument(const toml::table& root) {
       UnknownKey(key, "policy", {"id", "description", "kind", "attach", "statement"});
     }
   }
-  if (!has_statements) {
+  // `statement = []` too: a policy that says nothing is more likely a mistake than intent.
+  if (statement_tables == 0) {
     Error(doc.span, "policy has no statements", "add one or more `[[statement]]` tables");
   }
   if (!diagnostics_.empty()) return Fail(TakeDiagnostics());
@@ -554,7 +569,7 @@ Result<TestSuite> TomlReader::ReadTestSuite(const toml::table& root) {
   TestSuite suite;
   suite.file = file_;
   bool has_policies = false;
-  bool has_cases = false;
+  size_t case_tables = 0;  // as statement_tables in ReadDocument
   for (auto&& [key, node] : root) {
     const std::string_view name = key.str();
     if (name == "policies" || name == "boundaries") {
@@ -570,8 +585,10 @@ Result<TestSuite> TomlReader::ReadTestSuite(const toml::table& root) {
         target.push_back(ResolveAgainst(file_, path.text));
       }
     } else if (name == "case") {
-      has_cases = true;
-      for (const toml::table* case_table : Tables(key, node)) {
+      const size_t errors_before = diagnostics_.size();
+      const std::vector<const toml::table*> tables = Tables(key, node);
+      case_tables = diagnostics_.size() != errors_before ? 1 : tables.size();
+      for (const toml::table* case_table : tables) {
         if (auto test_case = ReadCase(*case_table)) suite.cases.push_back(std::move(*test_case));
       }
     } else {
@@ -583,7 +600,7 @@ Result<TestSuite> TomlReader::ReadTestSuite(const toml::table& root) {
     Error(whole_file, "test suite is missing `policies`",
           "list the policy files under test, e.g. `policies = [\"invoke.toml\"]`");
   }
-  if (!has_cases) {
+  if (case_tables == 0) {
     Error(whole_file, "test suite has no cases", "add one or more `[[case]]` tables");
   }
   if (!diagnostics_.empty()) return Fail(TakeDiagnostics());

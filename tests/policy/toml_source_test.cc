@@ -198,6 +198,9 @@ TEST(TomlSourceTest, MissingElementsAndNoStatements) {
   EXPECT_EQ(ErrorsOf(ParseToml("id = \"empty\"\n", "e.toml")),
             "e.toml:1:1: error: policy has no statements\n"
             "  help: add one or more `[[statement]]` tables\n");
+  EXPECT_EQ(ErrorsOf(ParseToml("statement = []\n", "z.toml")),
+            "z.toml:1:1: error: policy has no statements\n"
+            "  help: add one or more `[[statement]]` tables\n");
   EXPECT_EQ(ErrorsOf(ParseToml("[statement]\neffect = \"deny\"\n", "t.toml")),
             "t.toml:1:1: error: `statement` must be an array of tables, found a table\n"
             "  help: write each one under its own `[[statement]]` header\n");
@@ -232,6 +235,17 @@ TEST(TomlSourceTest, CrashInputEmptyTableHeaderKeyIsAnError) {
   EXPECT_EQ(ErrorsOf(ParseToml("[[[1]]]\n", "crash3.toml")),
             "crash3.toml:1:3: error: invalid TOML in key: expected bare key starting character "
             "or string delimiter, saw `[`\n");
+}
+
+// Found by fuzzing: toml++ 3.3.0 asserted when an array element starts with `}` (the
+// parse_value precondition); the value parser reports it properly once let through.
+TEST(TomlSourceTest, CrashInputValueStartingWithATerminatorIsAnError) {
+  EXPECT_EQ(ErrorsOf(ParseToml("a = [\n}", "crash4.toml")),
+            "crash4.toml:2:1: error: invalid TOML in value: could not determine value type\n");
+  const std::string found =
+      "id = \"in0ine\"\nstatement = [\n  } sid = \"A\", effect ={ \"allow\"= [ { ";
+  EXPECT_EQ(ErrorsOf(ParseTestSuite(found, "crash5.toml")),
+            "crash5.toml:3:3: error: invalid TOML in value: could not determine value type\n");
 }
 
 // Design brief, "Known pitfalls": non-ASCII input that was undefined behaviour in toml++.
@@ -371,6 +385,9 @@ reason = "because"
             "  help: use `explicit-allow`, `explicit-deny` or `implicit-deny`\n");
   EXPECT_EQ(ErrorsOf(ParseTestSuite("policies = []\n", "none.toml")),
             "none.toml:1:1: error: test suite has no cases\n"
+            "  help: add one or more `[[case]]` tables\n");
+  EXPECT_EQ(ErrorsOf(ParseTestSuite("policies = []\ncase = []\n", "empty.toml")),
+            "empty.toml:1:1: error: test suite has no cases\n"
             "  help: add one or more `[[case]]` tables\n");
 }
 
