@@ -476,7 +476,9 @@ class Supervisor {
     if (cgroup_ != nullptr) {
       const internal::cgroup::Stats st = cgroup_->ReadStats();
       if (st.cpu_usage_ns != 0) o.cpu_ms = st.cpu_usage_ns / 1'000'000;
-      if (st.memory_peak_bytes != 0) o.max_rss_kb = st.memory_peak_bytes / 1024;
+      // The cgroup peak misses file pages first charged elsewhere; the rusage peak misses
+      // processes nobody waited for. Report the larger.
+      o.max_rss_kb = std::max<uint64_t>(o.max_rss_kb, st.memory_peak_bytes / 1024);
       if (!violation_ && !kill_reason_) {
         if (st.oom_kills > 0) kill_reason_ = Outcome::Kind::kOomKilled;
         else if (st.pids_max_events > 0) kill_reason_ = Outcome::Kind::kPidsLimit;
