@@ -43,7 +43,7 @@ struct CompiledStatement {
   std::vector<std::string> principals;
 
   bool action_negated = false;
-  std::vector<Glob> actions;  // lower-cased patterns, for the index
+  std::vector<Glob> actions;  // lower-cased patterns; moved into action_matcher once indexed
   internal::ActionMatcher action_matcher;
 
   bool has_resource = false;
@@ -161,7 +161,6 @@ Diagnostics CompileStatement(const Document& doc, const Statement& st, uint32_t 
     for (const Literal& v : st.action->values) {
       out->actions.push_back(Glob::Compile(internal::ToLowerAscii(v.text)));
     }
-    out->action_matcher = internal::ActionMatcher::Build(out->actions);
   }
 
   if (require_values(st.resource, st.resource && st.resource->negated ? "not_resource"
@@ -539,8 +538,8 @@ Result<PolicySet> PolicySet::Compile(std::vector<Document> docs) {
         index = &impl->boundary_allows;
       }
       index->Add(id, cs.actions, cs.action_negated);
-      cs.actions.clear();
-      cs.actions.shrink_to_fit();
+      cs.action_matcher = internal::ActionMatcher::Build(std::move(cs.actions));
+      cs.actions = {};
       impl->statements.push_back(std::move(cs));
     }
   }

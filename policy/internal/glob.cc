@@ -17,6 +17,8 @@ void Glob::Push(Op op, char c) {
 }
 
 void Glob::AppendPattern(std::string_view pattern) {
+  ops_.reserve(ops_.size() + pattern.size());
+  chars_.reserve(chars_.size() + pattern.size());
   for (char c : pattern) {
     if (c == '*') {
       Push(Op::kAnyRun, c);
@@ -30,6 +32,8 @@ void Glob::AppendPattern(std::string_view pattern) {
 }
 
 void Glob::AppendLiteral(std::string_view text) {
+  ops_.reserve(ops_.size() + text.size());
+  chars_.reserve(chars_.size() + text.size());
   for (char c : text) Push(Op::kChar, c);
   UpdateShape();
 }

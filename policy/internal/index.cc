@@ -2,12 +2,13 @@
 #include "policy/internal/index.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace fnjail::policy::internal {
 
-ActionMatcher ActionMatcher::Build(const std::vector<Glob>& lower_patterns) {
+ActionMatcher ActionMatcher::Build(std::vector<Glob> lower_patterns) {
   ActionMatcher m;
-  for (const Glob& g : lower_patterns) {
+  for (Glob& g : lower_patterns) {
     if (g.IsLiteral()) {
       m.exact_.emplace_back(g.LiteralPrefix());
       continue;
@@ -15,9 +16,10 @@ ActionMatcher ActionMatcher::Build(const std::vector<Glob>& lower_patterns) {
     std::string_view prefix = g.LiteralPrefix();
     size_t colon = prefix.find(':');
     if (colon == std::string_view::npos) {
-      m.other_.push_back(g);
+      m.other_.push_back(std::move(g));
     } else {
-      m.service_.push_back({std::string(prefix.substr(0, colon)), g});
+      std::string service(prefix.substr(0, colon));
+      m.service_.push_back({std::move(service), std::move(g)});
     }
   }
   std::sort(m.exact_.begin(), m.exact_.end());

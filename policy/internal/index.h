@@ -22,7 +22,7 @@ namespace fnjail::policy::internal {
 class ActionMatcher {
  public:
   // Takes lower-cased patterns.
-  static ActionMatcher Build(const std::vector<Glob>& lower_patterns);
+  static ActionMatcher Build(std::vector<Glob> lower_patterns);
 
   // True when `lower_action` matches one of the patterns. Never allocates.
   bool Matches(std::string_view lower_action) const noexcept;
