@@ -35,7 +35,6 @@ int main(int argc, char** argv) {
   });
   fnjail::cli::RegisterPolicyCommands(app, &run);
   fnjail::cli::RegisterTokenCommands(app, &run);
-  fnjail::cli::RegisterAuditCommands(app, &run);
   fnjail::cli::RegisterRunCommand(app, &run);
 
   try {
