@@ -19,6 +19,9 @@ void RegisterPolicyCommands(CLI::App& app, Runner* run);
 // Adds `token` (JWT verification) and its subcommands; crypto_commands.cc.
 void RegisterTokenCommands(CLI::App& app, Runner* run);
 
+// Adds `audit` (verify, show, checkpoint export); crypto_commands.cc.
+void RegisterAuditCommands(CLI::App& app, Runner* run);
+
 // Adds `run`: runs a command in a jail (sandbox/sandbox.h).
 void RegisterRunCommand(CLI::App& app, Runner* run);
 

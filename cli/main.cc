@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   });
   fnjail::cli::RegisterPolicyCommands(app, &run);
   fnjail::cli::RegisterTokenCommands(app, &run);
+  fnjail::cli::RegisterAuditCommands(app, &run);
   fnjail::cli::RegisterRunCommand(app, &run);
 
   try {
