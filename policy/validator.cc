@@ -420,8 +420,11 @@ class Linter {
     }
   }
 
+  // Allows that grant far more than they read. A boundary grants nothing by itself, and
+  // allowing `*` (or all but a few actions) with denies beside it is the usual way to write
+  // one, so boundaries are left alone.
   void CheckBroadAllow(const Statement& s) {
-    if (s.effect != Effect::kAllow) return;
+    if (s.effect != Effect::kAllow || doc_.kind == PolicyKind::kBoundary) return;
     for (ElementKind kind :
          {ElementKind::kAction, ElementKind::kResource, ElementKind::kPrincipal}) {
       const std::optional<Element>& e = ElementOf(s, kind);

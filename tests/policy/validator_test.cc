@@ -124,6 +124,16 @@ TEST(ValidatorTest, AllowStarOnStarWithConditionsIsReportedWithoutSayingEverythi
   EXPECT_THAT(findings[0], Not(HasSubstr("grants everything")));
 }
 
+TEST(ValidatorTest, BroadAllowsInABoundaryAreNotReported) {
+  // A boundary only limits: allow everything, then deny what is out of bounds.
+  Statement all = Stmt("All", kAllow, 1, {"*"}, {"*"});
+  Statement most = Stmt("AllButIam", kAllow, 10, {}, {"*"});
+  most.action = Elem({"iam:*"}, 11, /*negated=*/true);
+  Statement deny = Stmt("NoBilling", kDeny, 20, {"billing:*"}, {"*"});
+  EXPECT_THAT(Findings(Doc({all, deny}, PolicyKind::kBoundary)), IsEmpty());
+  EXPECT_THAT(Findings(Doc({most, deny}, PolicyKind::kBoundary)), IsEmpty());
+}
+
 TEST(ValidatorTest, StarOnStarIsFineInDenyAndWithNarrowerElements) {
   EXPECT_THAT(Findings(Doc({Stmt("DenyAll", kDeny, 1, {"*"}, {"*"})})), IsEmpty());
   EXPECT_THAT(Findings(Doc({Stmt("AnyAction", kAllow, 1, {"*"}, {"fn:hello"})})), IsEmpty());
