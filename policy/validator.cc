@@ -632,18 +632,19 @@ class Linter {
         if (same_effect && i > j) continue;
         if (!same_effect && !deny_over_allow) continue;
         if (!StatementCovers(a, b)) continue;
+        const std::string covers =
+            " has no conditions and matches every request " + Code(StatementName(b)) + " matches";
+        const std::string help = "remove " + StatementCode(b) + ", or narrow " + StatementCode(a);
         if (same_effect) {
           diags_.Warning(b.span,
                          StatementCode(b) + " is shadowed by " + StatementCode(a) + AtLine(a.span) +
-                             ", which has no conditions and matches " + "everything it matches",
-                         "remove " + StatementCode(b) + ", or narrow " + StatementCode(a));
+                             ", which" + covers,
+                         help);
         } else {
           diags_.Warning(b.span,
                          StatementCode(b) + " can never allow: deny " + StatementCode(a) +
-                             AtLine(a.span) +
-                             " has no conditions and matches everything it "
-                             "matches",
-                         "remove " + StatementCode(b) + ", or narrow " + StatementCode(a));
+                             AtLine(a.span) + covers,
+                         help);
         }
         break;
       }

@@ -418,7 +418,8 @@ TEST(ValidatorTest, StatementCoveredByEarlierUnconditionalStatementIsShadowed) {
   EXPECT_THAT(Findings(Doc({wide, narrow})),
               ElementsAre(AllOf(StartsWith("p.toml:10:1: warning: statement `Narrow` is shadowed "
                                            "by statement `Wide` (line 1), which has no "
-                                           "conditions and matches everything it matches"),
+                                           "conditions and matches every request `Narrow` "
+                                           "matches"),
                                 HasSubstr("help: remove statement `Narrow`, or narrow "
                                           "statement `Wide`"))));
 }
@@ -453,7 +454,7 @@ TEST(ValidatorTest, AllowCoveredByUnconditionalDenyCanNeverAllow) {
   EXPECT_THAT(Findings(Doc({allow, deny})),
               ElementsAre(StartsWith("p.toml:1:1: warning: statement `Hello` can never allow: "
                                      "deny statement `NoFunctions` (line 10) has no conditions "
-                                     "and matches everything it matches")));
+                                     "and matches every request `Hello` matches")));
   deny.conditions.push_back(Cond("Bool", "aws:SecureTransport", {"false"}, 14));
   EXPECT_THAT(Findings(Doc({allow, deny})), IsEmpty());
 }
