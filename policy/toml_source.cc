@@ -36,6 +36,9 @@ constexpr RecoverableTomlAssertion kRecoverableTomlAssertions[] = {
     // value parser claims the character and parse_value reports "could not determine
     // value type" (control characters, tab and newline included, stop even earlier).
     {"parse_value", "!is_value_terminator(*cp)"},
+    // A date-time whose time part does not start with a digit, e.g. `a = 2026-01-01T:00`:
+    // parse_time's first step reads two digits and reports "expected 2-digit hour".
+    {"parse_time", "is_decimal_digit(*cp)"},
 };
 
 // Handler behind TOML_ASSERT. Any other failed toml++ assertion is an invariant violation

@@ -248,6 +248,15 @@ TEST(TomlSourceTest, CrashInputValueStartingWithATerminatorIsAnError) {
             "crash5.toml:3:3: error: invalid TOML in value: could not determine value type\n");
 }
 
+// Found by fuzzing: toml++ 3.3.0 asserted on a date-time whose time part starts with a
+// letter (the parse_time precondition); parse_time reports it once let through.
+TEST(TomlSourceTest, CrashInputDateTimeWithoutHourIsAnError) {
+  EXPECT_EQ(ErrorsOf(ParseToml("a = 2026-01-01T:00\n", "crash6.toml")),
+            "crash6.toml:1:16: error: invalid TOML in time: expected 2-digit hour, saw `:`\n");
+  EXPECT_EQ(ErrorsOf(ParseToml("attach = [2026-01-01Taws:PrincipalTag/team]\n", "crash7.toml")),
+            "crash7.toml:1:22: error: invalid TOML in time: expected 2-digit hour, saw `a`\n");
+}
+
 // Design brief, "Known pitfalls": non-ASCII input that was undefined behaviour in toml++.
 TEST(TomlSourceTest, CrashInputNonAsciiIsRefusedBeforeParsing) {
   const std::string input =
