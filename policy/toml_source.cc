@@ -39,6 +39,13 @@ constexpr RecoverableTomlAssertion kRecoverableTomlAssertions[] = {
     // A date-time whose time part does not start with a digit, e.g. `a = 2026-01-01T:00`:
     // parse_time's first step reads two digits and reports "expected 2-digit hour".
     {"parse_time", "is_decimal_digit(*cp)"},
+    // A local date, a space and one digit, e.g. `a = 1979-05-27 0`: parse_value's
+    // look-ahead (the lambda `scan`, the only `operator()` with this check) is asked to
+    // scan on from the terminator after the digit. Let through, it records at most
+    // max_history_length characters (its loop bound, which also sizes its buffer); the
+    // value then fails as a date-time with "expected 2-digit hour", or with "could not
+    // determine value type".
+    {"operator()", "!is_value_terminator(*cp)"},
 };
 
 // Handler behind TOML_ASSERT. Any other failed toml++ assertion is an invariant violation
@@ -115,6 +122,64 @@ std::optional<Diagnostic> CheckBytes(std::string_view text, std::string_view fil
     return Diagnostic{Severity::kError, span,
                       std::string("non-ASCII byte `") + hex + "`; policy files must be ASCII",
                       std::move(help)};
+  }
+  return std::nullopt;
+}
+
+// The longest run of unquoted key or value characters accepted. toml++ 3.3.0 looks ahead
+// over a number or date in a ring buffer of 128 characters; a date padded with `_` to
+// fill it and followed by ` 0` makes parse_value step back further than the buffer holds
+// (its `negative_offset_ + count <= history_.count` check, an out-of-bounds read with
+// assertions off). No real key, number or date comes near this length.
+constexpr size_t kMaxUnquotedRun = 100;
+
+bool IsUnquotedRunChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-' || c == '+' || c == '.' || c == ':';
+}
+
+// Finds the first run of unquoted characters longer than kMaxUnquotedRun, skipping
+// strings (basic, literal and their multi-line forms) and comments as TOML defines them.
+// Returns its offset. REQUIRES: `text` passed CheckBytes.
+std::optional<size_t> FindOverlongUnquotedRun(std::string_view text) {
+  size_t run_start = std::string_view::npos;
+  size_t i = 0;
+  while (i < text.size()) {
+    const char c = text[i];
+    if (IsUnquotedRunChar(c)) {
+      if (run_start == std::string_view::npos) run_start = i;
+      if (i - run_start + 1 > kMaxUnquotedRun) return run_start;
+      ++i;
+      continue;
+    }
+    run_start = std::string_view::npos;
+    if (c == '#') {
+      while (i < text.size() && text[i] != '\n') ++i;
+      continue;
+    }
+    if (c != '"' && c != '\'') {
+      ++i;
+      continue;
+    }
+    const std::string delimiter(text.substr(i, 3) == std::string(3, c) ? 3 : 1, c);
+    const bool multi_line = delimiter.size() == 3;
+    i += delimiter.size();
+    while (i < text.size()) {
+      if (c == '"' && text[i] == '\\') {
+        i += 2;  // an escape: the next character does not end the string
+        continue;
+      }
+      if (!multi_line && text[i] == '\n') break;  // unterminated; toml++ reports it
+      if (text.compare(i, delimiter.size(), delimiter) == 0) {
+        i += delimiter.size();
+        // `""""` ends a multi-line string whose text ends in up to two quotes.
+        for (int extra = 0; multi_line && extra < 2 && i < text.size() && text[i] == c; ++extra) {
+          ++i;
+        }
+        break;
+      }
+      ++i;
+    }
   }
   return std::nullopt;
 }
@@ -678,6 +743,16 @@ std::optional<TestCase> TomlReader::ReadCase(const toml::table& table) {
 template <class T, class Read>
 Result<T> ParseWith(std::string_view text, std::string_view file, Read read) {
   if (auto bad = CheckBytes(text, file)) return Fail(Diagnostics({std::move(*bad)}));
+  if (const auto offset = FindOverlongUnquotedRun(text)) {
+    const size_t line_start = text.rfind('\n', *offset);
+    const size_t column = line_start == std::string_view::npos ? *offset + 1 : *offset - line_start;
+    const auto line = static_cast<uint32_t>(
+        1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(*offset), '\n'));
+    return Fail(
+        SourceSpan{std::string(file), line, static_cast<uint32_t>(column)},
+        "unquoted key or value longer than " + std::to_string(kMaxUnquotedRun) + " characters",
+        "put long keys in quotes");
+  }
   toml::parse_result parsed = toml::parse(text, std::string(file));
   if (!parsed) {
     const toml::parse_error& error = parsed.error();

@@ -257,6 +257,37 @@ TEST(TomlSourceTest, CrashInputDateTimeWithoutHourIsAnError) {
             "crash7.toml:1:22: error: invalid TOML in time: expected 2-digit hour, saw `a`\n");
 }
 
+// toml++ 3.3.0 asserted when its look-ahead was asked to scan on from the terminator
+// after `<date> <digit>` (the lambda in parse_value); let through, the value fails.
+TEST(TomlSourceTest, CrashInputDateSpaceDigitIsAnError) {
+  EXPECT_EQ(ErrorsOf(ParseToml("a = 1979-05-27 0\nb = 2\n", "crash8.toml")),
+            "crash8.toml:1:5: error: invalid TOML in value: could not determine value type\n");
+  EXPECT_EQ(ErrorsOf(ParseToml("a = [1979-05-27 0]\n", "crash9.toml")),
+            "crash9.toml:1:6: error: invalid TOML in value: could not determine value type\n");
+}
+
+// A date padded with `_` past toml++'s 128-character look-ahead made it step back out of
+// its buffer; such runs are refused before toml++ sees them.
+TEST(TomlSourceTest, OverlongUnquotedRunsAreRefused) {
+  const std::string padded = "a = 1" + std::string(115, '_') + "979-05-27 00:00:00\n";
+  EXPECT_EQ(ErrorsOf(ParseToml("id = \"x\"\n" + padded, "pad.toml")),
+            "pad.toml:2:5: error: unquoted key or value longer than 100 characters\n"
+            "  help: put long keys in quotes\n");
+  EXPECT_EQ(ErrorsOf(ParseToml(std::string(101, 'k') + " = 1\n", "key.toml")),
+            "key.toml:1:1: error: unquoted key or value longer than 100 characters\n"
+            "  help: put long keys in quotes\n");
+  // Quoted text and comments may be as long as they like, in every string form.
+  const std::string long_text(300, 'x');
+  const std::string policy = "# " + long_text + "\ndescription = \"\"\"" + long_text +
+                             " \"\"\"\"\"\n[[statement]]\neffect = \"allow\"\naction = '" +
+                             long_text + "'\nresource = [\'\'\'" + long_text + "\'\'\', \"a\\\"" +
+                             long_text + "\"]\n";
+  auto doc = ParseToml(policy, "long.toml");
+  ASSERT_THAT(doc, IsOk());
+  EXPECT_EQ(doc->description, long_text + " \"\"");
+  EXPECT_EQ(doc->statements[0].resource->values[1].text, "a\"" + long_text);
+}
+
 // Design brief, "Known pitfalls": non-ASCII input that was undefined behaviour in toml++.
 TEST(TomlSourceTest, CrashInputNonAsciiIsRefusedBeforeParsing) {
   const std::string input =
