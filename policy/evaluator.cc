@@ -65,6 +65,13 @@ struct CompiledDocument {
 
 enum class Match { kNo, kYes, kError };
 
+// What the caller knows about a statement's action before matching it.
+enum class ActionHint {
+  kUnknown,    // nothing: match every pattern
+  kMatches,    // the index found the action among the statement's exact patterns
+  kNotExact,   // the index did not: none of its exact patterns is the action
+};
+
 // A lower-cased copy of the request's action, on the stack when it fits.
 class LowerAction {
  public:
@@ -88,6 +95,8 @@ class LowerAction {
 };
 
 // Built by appending: GCC 12 at -O3 warns falsely (-Wrestrict) on `"`" + std::string(s)`.
+ActionHint Hint(bool known) { return known ? ActionHint::kMatches : ActionHint::kNotExact; }
+
 std::string Quote(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 2);
@@ -110,10 +119,10 @@ struct PolicySet::Impl {
   // True when `doc` applies to the request; otherwise `why` (when not null) says why not.
   bool DocumentApplies(const CompiledDocument& doc, const Request& request,
                        std::string* why) const;
-  // Evaluates one statement. `action_known` skips the action match (the index proved it).
+  // Evaluates one statement; `hint` is what the index already proved about its action.
   // On kError `error` holds the message; `detail` (when not null) explains the outcome.
   Match EvaluateStatement(const CompiledStatement& s, const Request& request,
-                          std::string_view lower_action, bool action_known,
+                          std::string_view lower_action, ActionHint hint,
                           const ContextView& context, std::string* error,
                           std::string* detail) const;
   Decision Decide(const Request& request) const;
@@ -228,7 +237,7 @@ bool PolicySet::Impl::DocumentApplies(const CompiledDocument& doc, const Request
 }
 
 Match PolicySet::Impl::EvaluateStatement(const CompiledStatement& s, const Request& request,
-                                         std::string_view lower_action, bool action_known,
+                                         std::string_view lower_action, ActionHint hint,
                                          const ContextView& context, std::string* error,
                                          std::string* detail) const {
   // `why` builds the explanation only when one was asked for: the fast path must not
@@ -259,8 +268,12 @@ Match PolicySet::Impl::EvaluateStatement(const CompiledStatement& s, const Reque
   }
 
   // Action.
-  if (!action_known) {
-    if (s.action_matcher.Matches(lower_action) == s.action_negated) {
+  if (hint != ActionHint::kMatches) {
+    // A NotAction statement is never in an exact bucket, so kNotExact says nothing for it.
+    const bool listed = hint == ActionHint::kNotExact && !s.action_negated
+                            ? s.action_matcher.MatchesWildcards(lower_action)
+                            : s.action_matcher.Matches(lower_action);
+    if (listed == s.action_negated) {
       return no([&] {
         return "action " + Quote(request.action) +
                (s.action_negated ? " is in `not_action`" : " not in `action`");
@@ -334,13 +347,14 @@ Match PolicySet::Impl::EvaluateStatement(const CompiledStatement& s, const Reque
 //   5. otherwise                                          -> allow, explicit-allow
 Decision PolicySet::Impl::Decide(const Request& request) const {
   Decision d;
+  d.statements.reserve(8);
   LowerAction lower(request.action);
   ContextView context(request.context);
   std::string error;
 
   denies.ForEachCandidate(lower.view(), [&](uint32_t id, bool known) {
     const CompiledStatement& s = statements[id];
-    Match m = EvaluateStatement(s, request, lower.view(), known, context, &error, nullptr);
+    Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, &error, nullptr);
     if (m == Match::kNo) return;
     d.statements.push_back(s.ref);
     if (m == Match::kError) d.errors.push_back(EvalError{s.ref, std::move(error)});
@@ -353,7 +367,7 @@ Decision PolicySet::Impl::Decide(const Request& request) const {
   bool grant_error = false;
   grants.ForEachCandidate(lower.view(), [&](uint32_t id, bool known) {
     const CompiledStatement& s = statements[id];
-    Match m = EvaluateStatement(s, request, lower.view(), known, context, &error, nullptr);
+    Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, &error, nullptr);
     if (m == Match::kYes) {
       d.statements.push_back(s.ref);
     } else if (m == Match::kError) {
@@ -378,7 +392,7 @@ Decision PolicySet::Impl::Decide(const Request& request) const {
     bool boundary_error = false;
     boundary_allows.ForEachCandidate(lower.view(), [&](uint32_t id, bool known) {
       const CompiledStatement& s = statements[id];
-      Match m = EvaluateStatement(s, request, lower.view(), known, context, &error, nullptr);
+      Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, &error, nullptr);
       if (m == Match::kYes) {
         d.statements.push_back(s.ref);
       } else if (m == Match::kError) {
@@ -413,7 +427,8 @@ Decision PolicySet::Impl::Explain(const Request& request) const {
     t.kind = s.kind;
     t.effect = s.effect;
     std::string error;
-    Match m = EvaluateStatement(s, request, lower.view(), false, context, &error, &t.detail);
+    Match m = EvaluateStatement(s, request, lower.view(), ActionHint::kUnknown, context, &error,
+                                &t.detail);
     t.matched = m == Match::kYes || (m == Match::kError && s.effect == Effect::kDeny);
     if (m == Match::kError) {
       t.detail += s.effect == Effect::kDeny ? " (an erroring deny counts as matched)"

@@ -33,6 +33,10 @@ bool ActionMatcher::Matches(std::string_view lower_action) const noexcept {
                          [](std::string_view a, std::string_view b) { return a < b; })) {
     return true;
   }
+  return MatchesWildcards(lower_action);
+}
+
+bool ActionMatcher::MatchesWildcards(std::string_view lower_action) const noexcept {
   if (size_t colon = lower_action.find(':'); colon != std::string_view::npos && !service_.empty()) {
     const std::string_view service = lower_action.substr(0, colon);
     auto it = std::lower_bound(

@@ -26,6 +26,9 @@ class ActionMatcher {
 
   // True when `lower_action` matches one of the patterns. Never allocates.
   bool Matches(std::string_view lower_action) const noexcept;
+  // Matches against the wildcard patterns only, for callers that already know no exact
+  // pattern equals the action (the ActionIndex did not list the statement as exact).
+  bool MatchesWildcards(std::string_view lower_action) const noexcept;
 
  private:
   struct ServicePattern {

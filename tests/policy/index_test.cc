@@ -36,6 +36,13 @@ TEST(ActionMatcherTest, ExactServiceAndLeadingWildcardPatterns) {
   EXPECT_FALSE(m.Matches(""));
 }
 
+TEST(ActionMatcherTest, MatchesWildcardsIgnoresExactPatterns) {
+  ActionMatcher m = ActionMatcher::Build(Globs({"s3:getobject", "s3:list*", "*:tag*"}));
+  EXPECT_FALSE(m.MatchesWildcards("s3:getobject"));
+  EXPECT_TRUE(m.MatchesWildcards("s3:listbucket"));
+  EXPECT_TRUE(m.MatchesWildcards("ec2:tagresource"));
+}
+
 TEST(ActionMatcherTest, LongListsStillMatchEveryEntry) {
   std::vector<std::string> patterns;
   for (int i = 0; i < 500; ++i) patterns.push_back("svc" + std::to_string(i % 7) + ":act" + std::to_string(i));
