@@ -2,6 +2,7 @@
 // errors, the action index and --explain traces.
 #include <algorithm>
 #include <random>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -422,6 +423,39 @@ TEST(EvaluatorTest, CountsAndCheapCopies) {
   PolicySet copy = set;
   EXPECT_EQ(copy.statement_count(), 3u);
   EXPECT_TRUE(copy.Decide(Req("p", "y:z", "r")).allowed);
+}
+
+TEST(EvaluatorTest, DecideIsNoexceptAndSafeToShareAcrossThreads) {
+  static_assert(noexcept(std::declval<const PolicySet&>().Decide(std::declval<const Request&>())));
+  PolicySet set = MustCompile({Doc("p", {
+      Stmt(kAllow).Sid("A").Action({"fn:*"}).Resource({"fn:home/${aws:username}/*"})
+          .When(Cond("IpAddress", "aws:SourceIp", {"10.0.0.0/8"})),
+      Stmt(kDeny).Sid("D").Action({"fn:Delete"}).Resource({"*"}),
+  })});
+  std::vector<Request> requests;
+  for (int i = 0; i < 16; ++i) {
+    const std::string user = "u" + std::to_string(i % 4);
+    requests.push_back(Req(user, i % 3 == 0 ? "fn:Delete" : "fn:Invoke",
+                           "fn:home/u" + std::to_string(i % 5) + "/x",
+                           {{"aws:username", V(user)}, {"aws:SourceIp", V(i % 2 ? "10.0.0.1" : "8.8.8.8")}}));
+  }
+  std::vector<bool> expected;
+  for (const Request& r : requests) expected.push_back(set.Decide(r).allowed);
+  EXPECT_GT(std::count(expected.begin(), expected.end(), true), 0);
+  std::vector<std::thread> threads;
+  std::vector<int> mismatches(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      PolicySet copy = set;  // copies share the compiled state
+      for (int round = 0; round < 500; ++round) {
+        for (size_t i = 0; i < requests.size(); ++i) {
+          if (copy.Decide(requests[i]).allowed != expected[i]) ++mismatches[t];
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_THAT(mismatches, ::testing::Each(0));
 }
 
 TEST(EvaluatorTest, ReasonNames) {
