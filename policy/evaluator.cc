@@ -1,6 +1,9 @@
 // The evaluator: compiles documents into an indexed PolicySet and decides requests with
 // AWS IAM's evaluation logic, failing closed (docs/policy-evaluation.md).
+#include <array>
+#include <cstdint>
 #include <exception>
+#include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -52,6 +55,8 @@ struct CompiledStatement {
   std::vector<ResourcePattern> resources;
 
   std::vector<CompiledCondition> conditions;
+  // KeyBits::BitOf of the keys some condition needs present (CompiledCondition::RequiresKey).
+  std::vector<uint16_t> required_key_bits;
 };
 
 struct CompiledDocument {
@@ -64,6 +69,34 @@ struct CompiledDocument {
 };
 
 enum class Match { kNo, kYes, kError };
+
+// Which condition keys a request has, as a 1024-bit Bloom-style set over a hash of the
+// lower-cased key. A clear bit proves the key absent; a set bit proves nothing (the full
+// condition check runs). Built per decision without allocating.
+class KeyBits {
+ public:
+  static uint16_t BitOf(std::string_view key) {
+    uint64_t h = 14695981039346656037ULL;  // FNV-1a over the lower-cased key
+    for (char c : key) {
+      h ^= static_cast<uint8_t>(internal::LowerAsciiChar(c));
+      h *= 1099511628211ULL;
+    }
+    return static_cast<uint16_t>(h & (kBits - 1));
+  }
+
+  explicit KeyBits(const std::map<std::string, ContextValue>& context) {
+    for (const auto& [key, value] : context) {
+      if (!value.values.empty()) Set(BitOf(key));
+    }
+  }
+
+  bool Has(uint16_t bit) const { return (words_[bit >> 6] >> (bit & 63)) & 1U; }
+
+ private:
+  static constexpr size_t kBits = 1024;
+  void Set(uint16_t bit) { words_[bit >> 6] |= uint64_t{1} << (bit & 63); }
+  std::array<uint64_t, kBits / 64> words_{};
+};
 
 // What the caller knows about a statement's action before matching it.
 enum class ActionHint {
@@ -121,10 +154,12 @@ struct PolicySet::Impl {
                        std::string* why) const;
   // Evaluates one statement; `hint` is what the index already proved about its action.
   // On kError `error` holds the message; `detail` (when not null) explains the outcome.
+  // `key_bits` (may be null) lets a statement whose conditions need an absent key be
+  // ruled out before anything else is matched.
   Match EvaluateStatement(const CompiledStatement& s, const Request& request,
                           std::string_view lower_action, ActionHint hint,
-                          const ContextView& context, std::string* error,
-                          std::string* detail) const;
+                          const ContextView& context, const KeyBits* key_bits,
+                          std::string* error, std::string* detail) const;
   Decision Decide(const Request& request) const;
   Decision Explain(const Request& request) const;
 };
@@ -201,6 +236,9 @@ Diagnostics CompileStatement(const Document& doc, const Statement& st, uint32_t 
       diags.Append(compiled.error());
       continue;
     }
+    if (compiled->RequiresKey()) {
+      out->required_key_bits.push_back(KeyBits::BitOf(compiled->lower_key()));
+    }
     out->conditions.push_back(std::move(*compiled));
   }
   return diags;
@@ -238,14 +276,22 @@ bool PolicySet::Impl::DocumentApplies(const CompiledDocument& doc, const Request
 
 Match PolicySet::Impl::EvaluateStatement(const CompiledStatement& s, const Request& request,
                                          std::string_view lower_action, ActionHint hint,
-                                         const ContextView& context, std::string* error,
-                                         std::string* detail) const {
+                                         const ContextView& context, const KeyBits* key_bits,
+                                         std::string* error, std::string* detail) const {
   // `why` builds the explanation only when one was asked for: the fast path must not
   // allocate for every statement that does not apply.
   auto no = [&](auto&& why) {
     if (detail != nullptr) *detail = why();
     return Match::kNo;
   };
+  // A condition that is false on an absent key makes the statement not apply, whatever
+  // its other elements and conditions say (a false condition outweighs errors), so this
+  // shortcut gives the same answer as the full evaluation below.
+  if (key_bits != nullptr) {
+    for (uint16_t bit : s.required_key_bits) {
+      if (!key_bits->Has(bit)) return Match::kNo;
+    }
+  }
   if (!s.doc_attach_all && !DocumentApplies(docs[s.doc], request, detail)) return Match::kNo;
 
   // Principal.
@@ -350,11 +396,13 @@ Decision PolicySet::Impl::Decide(const Request& request) const {
   d.statements.reserve(8);
   LowerAction lower(request.action);
   ContextView context(request.context);
+  const KeyBits key_bits(request.context);
   std::string error;
 
   denies.ForEachCandidate(lower.view(), [&](uint32_t id, bool known) {
     const CompiledStatement& s = statements[id];
-    Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, &error, nullptr);
+    Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, &key_bits, &error,
+                                nullptr);
     if (m == Match::kNo) return;
     d.statements.push_back(s.ref);
     if (m == Match::kError) d.errors.push_back(EvalError{s.ref, std::move(error)});
@@ -367,7 +415,8 @@ Decision PolicySet::Impl::Decide(const Request& request) const {
   bool grant_error = false;
   grants.ForEachCandidate(lower.view(), [&](uint32_t id, bool known) {
     const CompiledStatement& s = statements[id];
-    Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, &error, nullptr);
+    Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, &key_bits, &error,
+                                nullptr);
     if (m == Match::kYes) {
       d.statements.push_back(s.ref);
     } else if (m == Match::kError) {
@@ -392,7 +441,8 @@ Decision PolicySet::Impl::Decide(const Request& request) const {
     bool boundary_error = false;
     boundary_allows.ForEachCandidate(lower.view(), [&](uint32_t id, bool known) {
       const CompiledStatement& s = statements[id];
-      Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, &error, nullptr);
+      Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, &key_bits, &error,
+                                nullptr);
       if (m == Match::kYes) {
         d.statements.push_back(s.ref);
       } else if (m == Match::kError) {
@@ -427,8 +477,8 @@ Decision PolicySet::Impl::Explain(const Request& request) const {
     t.kind = s.kind;
     t.effect = s.effect;
     std::string error;
-    Match m = EvaluateStatement(s, request, lower.view(), ActionHint::kUnknown, context, &error,
-                                &t.detail);
+    Match m = EvaluateStatement(s, request, lower.view(), ActionHint::kUnknown, context, nullptr,
+                                &error, &t.detail);
     t.matched = m == Match::kYes || (m == Match::kError && s.effect == Effect::kDeny);
     if (m == Match::kError) {
       t.detail += s.effect == Effect::kDeny ? " (an erroring deny counts as matched)"

@@ -253,6 +253,25 @@ std::string CompiledCondition::Describe() const {
   return "`" + op_name_ + "` on `" + key_ + "`";
 }
 
+bool CompiledCondition::RequiresKey() const {
+  if (family_ == Family::kNull) {
+    for (bool want_absent : bools_) {
+      if (want_absent) return false;
+    }
+    return true;
+  }
+  if (spec_.if_exists) return false;
+  switch (spec_.qualifier) {
+    case SetQualifier::kForAllValues:
+      return false;
+    case SetQualifier::kForAnyValue:
+      return true;
+    case SetQualifier::kNone:
+      return !negated_;
+  }
+  return false;
+}
+
 bool CompiledCondition::Resolve(const ContextView& context, std::vector<TextValue>* out,
                                 std::string* error) const {
   out->clear();

@@ -43,6 +43,12 @@ class CompiledCondition {
   // "`StringEquals` on `aws:username`", for messages.
   std::string Describe() const;
 
+  // True when the condition is false whenever its key is absent (or has no values): a
+  // positive operator without `IfExists` or `ForAllValues:`, `ForAnyValue:` anything, or
+  // `Null` with only `false`. Lets the evaluator rule a statement out from the keys alone.
+  bool RequiresKey() const;
+  const std::string& lower_key() const { return key_lower_; }
+
  private:
   enum class Family { kString, kNumeric, kDate, kBool, kBinary, kIp, kArn, kNull };
 

@@ -336,6 +336,30 @@ TEST(ConditionsTest, AmbiguousContextKeyIsAnError) {
   EXPECT_EQ(Eval("NotIpAddress", "aws:SourceIp", {"10.0.0.0/8"}, ctx), kE);
 }
 
+TEST(ConditionsTest, RequiresKeyExactlyWhenAbsenceMakesTheConditionFalse) {
+  struct Case {
+    const char* op;
+    std::vector<std::string> values;
+  };
+  const std::vector<Case> cases = {
+      {"StringEquals", {"a"}},         {"StringNotEquals", {"a"}},
+      {"StringLikeIfExists", {"a"}},   {"ForAllValues:StringEquals", {"a"}},
+      {"ForAnyValue:StringEquals", {"a"}}, {"ForAnyValue:StringNotEquals", {"a"}},
+      {"NumericLessThan", {"1"}},      {"NotIpAddress", {"10.0.0.0/8"}},
+      {"Null", {"false"}},             {"Null", {"true"}},
+      {"Null", {"true", "false"}},     {"BoolIfExists", {"true"}},
+  };
+  for (const Case& c : cases) {
+    auto compiled = CompiledCondition::Compile(Cond(c.op, "k", c.values));
+    ASSERT_THAT(compiled, IsOk());
+    std::string error;
+    const bool false_when_absent =
+        compiled->Evaluate(ContextView(Context{}), &error, nullptr) == kF;
+    EXPECT_EQ(compiled->RequiresKey(), false_when_absent) << c.op;
+    EXPECT_EQ(compiled->lower_key(), "k");
+  }
+}
+
 // --- Compile-time diagnostics -----------------------------------------------------------
 
 TEST(ConditionsTest, UnparsablePolicyValuesAreDiagnosticsWithTheValueSpan) {
