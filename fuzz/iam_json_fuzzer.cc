@@ -99,7 +99,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!original) {
     // Compile refuses condition values its operator cannot read; `fnjail policy check`
     // must have said so already, through Lint.
-    if (!findings.HasErrors()) Violation("a document that parses and lints clean does not compile");
+    if (!findings.HasErrors()) {
+      std::fprintf(stderr, "%s", original.error().ToString().c_str());
+      Violation("a document that parses and lints clean does not compile");
+    }
     return 0;
   }
   std::vector<policy::Document> converted_docs;

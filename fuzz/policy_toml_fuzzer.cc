@@ -1,8 +1,8 @@
 // Fuzzer of the native TOML front end (ParseToml), the linter and the TOML writer.
 //
-// Any input must come back as a document or as diagnostics, never a crash. When it parses,
-// Lint must run on it, and ToToml's output must parse again into a document with the same
-// meaning (ToToml's contract): a failure there aborts.
+// Any input must come back as a document or as diagnostics, never a crash. When it parses
+// and Lint finds no error, it must compile; and ToToml's output must parse again into a
+// document with the same meaning (ToToml's contract). A failure there aborts.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "policy/ast.h"
 #include "policy/policy.h"
@@ -73,9 +75,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!doc.error().HasErrors()) Violation("a refused document carries no error");
     return 0;
   }
-  // Lint may report errors too (a condition value its operator cannot read): any result
-  // is fine, crashing is not.
-  (void)policy::Lint(*doc);
+  // Lint may report errors too (a condition value its operator cannot read). What Lint
+  // passes must load: `fnjail policy check` accepting a file that the gateway then refuses
+  // would be a broken promise.
+  const policy::Diagnostics findings = policy::Lint(*doc);
+  std::vector<policy::Document> docs;
+  docs.push_back(*doc);
+  auto set = policy::PolicySet::Compile(std::move(docs));
+  if (!set && !findings.HasErrors()) {
+    std::fprintf(stderr, "%s", set.error().ToString().c_str());
+    Violation("a document that parses and lints clean does not compile");
+  }
 
   const std::string rendered = policy::ToToml(*doc);
   auto again = policy::ParseToml(rendered, "fuzz.toml");
