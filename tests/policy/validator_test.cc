@@ -4,7 +4,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -498,6 +500,56 @@ TEST(ValidatorTest, ResourceGlobCoverage) {
   EXPECT_TRUE(Shadows("fn:*/x", "fn:${k, '}'}/x", false));
   EXPECT_FALSE(Shadows("fn:*'}", "fn:${k, '}'}", false));
   EXPECT_FALSE(Shadows("fn:*'}", "fn:${k, 'it''s}'}", false));
+}
+
+// A plain glob matcher over the whole string, as the reference for the property below.
+bool GlobMatches(std::string_view pattern, std::string_view text) {
+  if (pattern.empty()) return text.empty();
+  if (pattern[0] == '*') {
+    for (size_t skip = 0; skip <= text.size(); ++skip) {
+      if (GlobMatches(pattern.substr(1), text.substr(skip))) return true;
+    }
+    return false;
+  }
+  if (text.empty()) return false;
+  return (pattern[0] == '?' || pattern[0] == text[0]) &&
+         GlobMatches(pattern.substr(1), text.substr(1));
+}
+
+// Soundness of coverage, by brute force: whenever lint says `outer` covers `inner`, every
+// short string `inner` matches is matched by `outer`.
+TEST(ValidatorTest, GlobCoverageNeverClaimsWhatIsFalse) {
+  std::mt19937 rng(20261127);
+  const std::string alphabet = "ab*?";
+  auto random_glob = [&] {
+    std::string g;
+    const size_t length = rng() % 6;
+    for (size_t i = 0; i < length; ++i) g += alphabet[rng() % alphabet.size()];
+    return g;
+  };
+  std::vector<std::string> texts = {""};
+  for (size_t begin = 0, length = 0; length < 7; ++length) {
+    const size_t end = texts.size();
+    for (size_t i = begin; i < end; ++i) {
+      texts.push_back(texts[i] + "a");
+      texts.push_back(texts[i] + "b");
+    }
+    begin = end;
+  }
+  size_t claims = 0;
+  for (int round = 0; round < 3000; ++round) {
+    const std::string outer = random_glob();
+    const std::string inner = random_glob();
+    if (!Shadows("fn:" + outer, "fn:" + inner, false)) continue;
+    ++claims;
+    for (const auto& text : texts) {
+      if (GlobMatches(inner, text)) {
+        ASSERT_TRUE(GlobMatches(outer, text))
+            << "`" << outer << "` said to cover `" << inner << "` but misses `" << text << "`";
+      }
+    }
+  }
+  EXPECT_GT(claims, 300u);  // the property was exercised, not vacuously true
 }
 
 TEST(ValidatorTest, ActionGlobCoverageIgnoresCase) {
