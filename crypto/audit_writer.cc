@@ -88,6 +88,7 @@ struct AuditWriter::Impl {
   std::chrono::steady_clock::time_point pending_since;
   uint64_t durable_seq = 0;      // every entry up to here is on disk
   std::optional<Error> failed;   // sticky: the writer is unusable after an I/O error
+  bool writer_idle = false;     // the thread waits for entries
   bool stopping = false;
   bool closed = false;
   std::thread thread;
@@ -103,7 +104,8 @@ struct AuditWriter::Impl {
     auto hash = internal::AppendFrame(pending, type, next_seq, head, content);
     if (!hash) return tl::unexpected(hash.error());
     head = *hash;
-    work_cv.notify_one();
+    // A futex wake costs a syscall: only wake the thread when it sleeps for lack of work.
+    if (writer_idle) work_cv.notify_one();
     return next_seq++;
   }
 
@@ -126,7 +128,8 @@ struct AuditWriter::Impl {
   // The group-commit loop: take what is pending, write it, fdatasync, acknowledge.
   void Run() {
     std::unique_lock<std::mutex> lock(mu);
-    const auto interval = std::chrono::milliseconds(std::max<int64_t>(options.checkpoint_interval_ms, 1));
+    const auto interval =
+        std::chrono::milliseconds(std::max<int64_t>(options.checkpoint_interval_ms, 1));
     for (;;) {
       if (!failed && records_since_checkpoint > 0 &&
           Now() - last_checkpoint_ms >= options.checkpoint_interval_ms) {
@@ -135,7 +138,9 @@ struct AuditWriter::Impl {
       }
       if (pending.empty()) {
         if (stopping || failed) break;
+        writer_idle = true;
         work_cv.wait_for(lock, interval, [&] { return !pending.empty() || stopping; });
+        writer_idle = false;
         continue;
       }
       if (options.sync == AuditSync::kBatched && options.max_batch_delay_ms > 0 && !stopping) {

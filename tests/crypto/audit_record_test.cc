@@ -44,6 +44,26 @@ TEST(AuditRecordTest, FailureStatusAndInvalidUtf8AreStored) {
   EXPECT_EQ(j["actor"]["user"]["uid"], "bad\xEF\xBF\xBD");
 }
 
+TEST(AuditRecordTest, StringsAreEscapedAndUtf8Checked) {
+  AuditRecord r = testing::SampleRecord(1);
+  const std::string cases[] = {
+      "quote\" backslash\\ newline\n tab\t nul" + std::string(1, '\0') + "\x1f end",
+      "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",       // valid 2, 3 and 4 byte sequences
+      "\xc0\xaf overlong, \xed\xa0\x80 surrogate, \xf4\x90\x80\x80 too big, \xe2\x82 cut",
+  };
+  for (const auto& text : cases) {
+    r.request_id = text;
+    json j = json::parse(r.ToJson());  // must always be valid JSON
+    std::string back = j["request_id"];
+    if (text.find("overlong") == std::string::npos) {
+      EXPECT_EQ(back, text);
+    } else {
+      EXPECT_EQ(back.find("\xc0"), std::string::npos);
+      EXPECT_NE(back.find("\xef\xbf\xbd overlong"), std::string::npos) << back;
+    }
+  }
+}
+
 TEST(AuditRecordTest, CheckpointJsonRoundTrip) {
   AuditCheckpoint cp;
   cp.log_id = std::string(32, 'a');

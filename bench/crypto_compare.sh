@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Runs `openssl speed -evp aes-256-gcm` and fnjail's AEAD and audit benchmarks in the same
+# run, and prints each figure with its ratio to the goal of issue 4:
+#   AEAD sealing of 16 KiB records >= 0.8x raw AEAD (openssl speed, and raw EVP in-process);
+#   audit appends >= 50k records/s with group commit.
+#
+# usage: bench/crypto_compare.sh [--build-dir DIR] [--seconds N]
+#
+# The benchmarks are built with scripts/build.sh when missing. The audit benchmark writes
+# its logs in $FNJAIL_BENCH_DIR (default: a temporary folder under the build dir, on disk:
+# fdatasync on tmpfs would be free and the figure meaningless).
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build_dir="${root}/build/release"
+seconds=2
+
+die() {
+  echo "crypto_compare: error: $*" >&2
+  exit 1
+}
+
+while (($# > 0)); do
+  case "$1" in
+    --build-dir) build_dir="${2:?--build-dir needs a value}"; shift 2 ;;
+    --seconds) seconds="${2:?--seconds needs a value}"; shift 2 ;;
+    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument \`$1\` (see --help)" ;;
+  esac
+done
+[[ "${seconds}" =~ ^[0-9]+$ ]] || die "--seconds takes a whole number"
+build_dir="$(cd "${build_dir}" 2>/dev/null && pwd)" || die "no build folder \`${build_dir}\`"
+command -v openssl >/dev/null || die "openssl not found"
+
+aead_bench="${build_dir}/bench/crypto_aead_bench"
+audit_bench="${build_dir}/bench/crypto_audit_bench"
+if [[ ! -x "${aead_bench}" || ! -x "${audit_bench}" ]]; then
+  bash "${root}/scripts/build.sh" release crypto_aead_bench crypto_audit_bench >&2
+fi
+
+bench_dir="${FNJAIL_BENCH_DIR:-}"
+cleanup=""
+if [[ -z "${bench_dir}" ]]; then
+  bench_dir="$(mktemp -d "${build_dir}/crypto_compare.XXXXXX")"
+  cleanup="${bench_dir}"
+fi
+trap '[[ -n "${cleanup}" ]] && rm -rf "${cleanup}"' EXIT
+
+# Value of `field` (a number) in the Google Benchmark JSON entry named `name`.
+field() {
+  local json="$1" name="$2" key="$3"
+  awk -v name="\"${name}\"" -v key="\"${key}\"" '
+    $1 == "\"name\":" && $2 == name "," { found = 1 }
+    found && $1 == key ":" { gsub(/,/, "", $2); print $2; exit }
+  ' <<<"${json}"
+}
+
+echo "== openssl speed -evp aes-256-gcm (16384-byte blocks, ${seconds}s)"
+speed_line="$(openssl speed -evp aes-256-gcm -bytes 16384 -seconds "${seconds}" 2>/dev/null |
+  grep -i '^aes-256-gcm' | tail -1)"
+# The figure is in thousands of bytes per second, e.g. `4100621.13k`.
+openssl_bps="$(awk '{ v = $NF; sub(/k$/, "", v); printf "%.0f", v * 1000 }' <<<"${speed_line}")"
+[[ -n "${openssl_bps}" && "${openssl_bps}" != 0 ]] || die "cannot read openssl speed output"
+
+echo "== crypto_aead_bench (same run)"
+aead_json="$("${aead_bench}" --benchmark_filter='BM_(AeadSeal|RawEvpAesGcmSeal)/16384$' \
+  --benchmark_min_time="${seconds}" --benchmark_format=json 2>/dev/null)" ||
+  die "crypto_aead_bench failed"
+fnjail_bps="$(field "${aead_json}" "BM_AeadSeal/16384" bytes_per_second)"
+raw_bps="$(field "${aead_json}" "BM_RawEvpAesGcmSeal/16384" bytes_per_second)"
+[[ -n "${fnjail_bps}" && -n "${raw_bps}" ]] || die "cannot read the AEAD benchmark output"
+
+echo "== crypto_audit_bench (logs in ${bench_dir})"
+audit_json="$(cd "${bench_dir}" && "${audit_bench}" \
+  --benchmark_filter='BM_AuditAppend(GroupCommit|EveryRecordSync)' \
+  --benchmark_min_time="${seconds}" --benchmark_format=json 2>/dev/null)" ||
+  die "crypto_audit_bench failed"
+group="$(field "${audit_json}" "BM_AuditAppendGroupCommit/real_time" items_per_second)"
+every="$(field "${audit_json}" "BM_AuditAppendEveryRecordSync/real_time" items_per_second)"
+[[ -n "${group}" && -n "${every}" ]] || die "cannot read the audit benchmark output"
+
+awk -v o="${openssl_bps}" -v f="${fnjail_bps}" -v r="${raw_bps}" -v g="${group}" -v e="${every}" '
+  BEGIN {
+    printf "\n%-44s %12s %10s\n", "figure", "value", "ratio"
+    printf "%-44s %9.2f GB/s\n", "openssl speed aes-256-gcm, 16 KiB", o / 1e9
+    printf "%-44s %9.2f GB/s\n", "raw EVP aes-256-gcm in-process, 16 KiB", r / 1e9
+    printf "%-44s %9.2f GB/s %9.2fx openssl speed (goal >= 0.8)\n", \
+      "crypto::Aead seal, 16 KiB", f / 1e9, f / o
+    printf "%-44s %12s %9.2fx raw EVP\n", "", "", f / r
+    printf "%-44s %9.0f /s  %9.2fx goal of 50k/s\n", "audit appends, group commit", g, g / 50000
+    printf "%-44s %9.0f /s  (group commit: %.0fx)\n", "audit appends, fdatasync per record", e, g / e
+  }'
