@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -279,6 +280,65 @@ TEST(TomlWriterTest, RoundTripKeepsEveryPartOfTheDocument) {
   ASSERT_THAT(parsed, IsOk());
   EXPECT_EQ(Difference(doc, *parsed), "");
   EXPECT_EQ(ToToml(*parsed), ToToml(doc));
+}
+
+std::string EncodeUtf8(char32_t code) {
+  std::string out;
+  if (code < 0x80) {
+    out += static_cast<char>(code);
+  } else if (code < 0x800) {
+    out += static_cast<char>(0xC0 | (code >> 6));
+    out += static_cast<char>(0x80 | (code & 0x3F));
+  } else if (code < 0x10000) {
+    out += static_cast<char>(0xE0 | (code >> 12));
+    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (code & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (code >> 18));
+    out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (code & 0x3F));
+  }
+  return out;
+}
+
+// Any valid UTF-8 text survives the trip: quotes, backslashes, every control character,
+// TOML's own syntax, and characters from every plane.
+TEST(TomlWriterTest, RandomTextRoundTrips) {
+  std::mt19937 rng(1127);
+  auto random_code = [&]() -> char32_t {
+    switch (rng() % 6) {
+      case 0:
+        return static_cast<char32_t>(rng() % 0x20);  // control characters
+      case 1:
+        return U"\"'#=[]{}.,$*?\x7f"[rng() % 14];  // syntax that must stay text
+      case 2:
+        return static_cast<char32_t>(0x80 + rng() % (0xD800 - 0x80));
+      case 3:
+        return static_cast<char32_t>(0xE000 + rng() % (0x110000 - 0xE000));
+      default:
+        return static_cast<char32_t>(0x20 + rng() % 0x5F);  // printable ASCII
+    }
+  };
+  auto random_text = [&] {
+    std::string text;
+    const size_t length = 1 + rng() % 12;
+    for (size_t i = 0; i < length; ++i) text += EncodeUtf8(random_code());
+    return text;
+  };
+  for (int round = 0; round < 200; ++round) {
+    Statement s = Stmt(random_text(), Effect::kAllow, {"svc:" + random_text()},
+                       {random_text(), random_text()});
+    s.conditions.push_back(Cond("StringLike", random_text(), {random_text(), random_text()}));
+    Document doc = Doc(random_text(), {s});
+    doc.description = random_text();
+    doc.attach = Lits({random_text()});
+    const std::string toml = ToToml(doc);
+    ASSERT_TRUE(IsPrintableAsciiOrNewline(toml)) << toml;
+    auto parsed = ParseToml(toml, "random.toml");
+    ASSERT_THAT(parsed, IsOk()) << toml;
+    ASSERT_EQ(Difference(doc, *parsed), "") << toml;
+  }
 }
 
 TEST(TomlWriterTest, RoundTripKeepsEachPolicyKind) {
