@@ -52,14 +52,22 @@ class IamReader {
           internal::SuggestSpelling(member.key, known));
   }
 
+  // A string value without control characters (internal::CheckNoControlCharacters).
   std::optional<Literal> String(const JsonMember& member) {
-    if (member.value.is_string()) return Literal{member.value.text, Span(member.value)};
-    WrongType(member, "a string");
-    return std::nullopt;
+    if (!member.value.is_string()) {
+      WrongType(member, "a string");
+      return std::nullopt;
+    }
+    if (!internal::CheckNoControlCharacters(member.value.text, member.key, Span(member.value),
+                                            diagnostics_)) {
+      return std::nullopt;
+    }
+    return Literal{member.value.text, Span(member.value)};
   }
 
   // A string or a non-empty array of strings; with `scalars`, numbers and booleans are
-  // accepted too and kept as their text (condition values).
+  // accepted too and kept as their text (condition values). Strings hold no control
+  // characters unless `scalars`: condition values compare with request data.
   std::optional<std::vector<Literal>> Strings(const JsonMember& member, bool scalars);
 
   std::optional<Element> ReadPrincipal(const JsonMember& member, bool negated);
@@ -82,6 +90,10 @@ std::optional<std::vector<Literal>> IamReader::Strings(const JsonMember& member,
                                 : "a string or an array of strings");
       return std::nullopt;
     }
+    if (!scalars && !internal::CheckNoControlCharacters(member.value.text, member.key,
+                                                        Span(member.value), diagnostics_)) {
+      return std::nullopt;
+    }
     out.push_back(Literal{member.value.text, Span(member.value)});
     return out;
   }
@@ -95,6 +107,11 @@ std::optional<std::vector<Literal>> IamReader::Strings(const JsonMember& member,
       Error(Span(item), "elements of `" + member.key + "` must be " +
                             std::string(scalars ? "strings, numbers or booleans" : "strings") +
                             ", found " + std::string(JsonKindName(item.kind)));
+      ok = false;
+      continue;
+    }
+    if (!scalars &&
+        !internal::CheckNoControlCharacters(item.text, member.key, Span(item), diagnostics_)) {
       ok = false;
       continue;
     }
@@ -185,6 +202,9 @@ void IamReader::ReadConditions(const JsonMember& member, std::vector<Condition>&
     for (const JsonMember& key : op.value.members) {
       auto values = Strings(key, /*scalars=*/true);
       if (key.key.empty()) Error(Span(key), "empty condition key");
+      if (!internal::CheckNoControlCharacters(key.key, "Condition", Span(key), diagnostics_)) {
+        continue;
+      }
       if (!spec || !values || key.key.empty()) continue;
       Condition condition;
       condition.spec = *spec;

@@ -269,14 +269,26 @@ class TomlReader {
   }
 
   // A string value.
-  std::optional<Literal> String(const toml::key& key, const toml::node& node) {
-    if (const auto* s = node.as_string()) return Literal{s->get(), Span(node)};
-    WrongType(key, node, "a string");
-    return std::nullopt;
+  // A string value. Unless it is `free_text` (a description), it may not hold control
+  // characters (written as escapes): a deny on `"fn:admin\u0000"` reads like one on
+  // `fn:admin` but would never match it.
+  std::optional<Literal> String(const toml::key& key, const toml::node& node,
+                                bool free_text = false) {
+    const auto* s = node.as_string();
+    if (s == nullptr) {
+      WrongType(key, node, "a string");
+      return std::nullopt;
+    }
+    if (!free_text &&
+        !internal::CheckNoControlCharacters(s->get(), key.str(), Span(node), diagnostics_)) {
+      return std::nullopt;
+    }
+    return Literal{s->get(), Span(node)};
   }
 
   // A string or an array of strings (or, with `scalars`, of numbers and booleans kept as
-  // text). Empty arrays are an error unless `allow_empty`.
+  // text). Empty arrays are an error unless `allow_empty`. Strings hold no control
+  // characters unless `scalars` (condition values, which compare with request data).
   std::optional<std::vector<Literal>> Strings(const toml::key& key, const toml::node& node,
                                               bool scalars, bool allow_empty) {
     const std::string_view expected = scalars ? "a string, number or boolean, or an array of them"
@@ -294,6 +306,10 @@ class TomlReader {
         WrongType(key, node, expected);
         return std::nullopt;
       }
+      if (!scalars &&
+          !internal::CheckNoControlCharacters(*text, key.str(), Span(node), diagnostics_)) {
+        return std::nullopt;
+      }
       out.push_back(Literal{std::move(*text), Span(node)});
       return out;
     }
@@ -308,6 +324,11 @@ class TomlReader {
         Error(Span(element), "elements of `" + std::string(key.str()) + "` must be " +
                                  std::string(scalars ? "strings, numbers or booleans" : "strings") +
                                  ", found " + std::string(TypeName(element.type())));
+        ok = false;
+        continue;
+      }
+      if (!scalars &&
+          !internal::CheckNoControlCharacters(*text, key.str(), Span(element), diagnostics_)) {
         ok = false;
         continue;
       }
@@ -473,7 +494,9 @@ Result<Document> TomlReader::ReadDocument(const toml::table& root) {
         }
       }
     } else if (name == "description") {
-      if (auto description = String(key, node)) doc.description = std::move(description->text);
+      if (auto description = String(key, node, /*free_text=*/true)) {
+        doc.description = std::move(description->text);
+      }
     } else if (name == "kind") {
       // Read above.
     } else if (name == "attach") {

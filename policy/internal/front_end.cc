@@ -2,6 +2,8 @@
 #include "policy/internal/front_end.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <utility>
 #include <vector>
 
 #include "policy/ast.h"
@@ -98,6 +100,20 @@ std::string DocumentIdFromFile(std::string_view file) {
     name = name.substr(0, dot);
   }
   return name.empty() ? std::string(file) : std::string(name);
+}
+
+bool CheckNoControlCharacters(std::string_view text, std::string_view key, SourceSpan span,
+                              Diagnostics& diagnostics) {
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte != 0x7f) continue;
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned>(byte));
+    diagnostics.Error(std::move(span),
+                      "control character `" + std::string(hex) + "` in `" + std::string(key) + "`");
+    return false;
+  }
+  return true;
 }
 
 std::string AsciiLower(std::string_view text) {

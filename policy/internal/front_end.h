@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "policy/diagnostics.h"
+
 namespace fnjail::policy::internal {
 
 // Returns `did you mean `x`?` for the entry of `known` closest to `unknown` (same letters
@@ -22,6 +24,12 @@ std::string SuggestOperator(std::string_view unknown);
 // The default document id for a file: its name without folders and extension
 // (`policies/invoke.toml` -> `invoke`). Returns `file` unchanged when that would be empty.
 std::string DocumentIdFromFile(std::string_view file);
+
+// Adds an error at `span` and returns false when `text` (the value of `key`) holds a
+// control character (below 0x20, or 0x7f), which no policy identifier or pattern needs
+// and which would make it display as something it does not match.
+bool CheckNoControlCharacters(std::string_view text, std::string_view key, SourceSpan span,
+                              Diagnostics& diagnostics);
 
 // Lower-cases ASCII letters; other bytes are kept as they are.
 std::string AsciiLower(std::string_view text);

@@ -159,6 +159,15 @@ TEST(IamJsonTest, ReportsEveryErrorWithItsSpan) {
             "bad.json:10:5: error: a statement must be an object, found a number\n");
 }
 
+TEST(IamJsonTest, ControlCharactersInIdentifiersAreErrors) {
+  EXPECT_EQ(ErrorsOf(ParseIamJson(
+                R"({"Version": "2012-10-17", "Statement": {"Effect": "Deny", "Action": "a:b",
+  "Resource": ["fn:x", "fn:admin\u0000"], "Condition": {"Bool": {"k\u007f": "true"}}}})",
+                "ctl.json")),
+            "ctl.json:2:24: error: control character `0x00` in `Resource`\n"
+            "ctl.json:2:66: error: control character `0x7f` in `Condition`\n");
+}
+
 TEST(IamJsonTest, DuplicateKeysAreErrors) {
   EXPECT_EQ(
       ErrorsOf(ParseIamJson("{\"Statement\": {\"Effect\": \"Allow\", \"Action\": \"a:b\",\n"

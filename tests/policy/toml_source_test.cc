@@ -320,6 +320,16 @@ TEST(TomlSourceTest, EscapedNonAsciiIsAccepted) {
   EXPECT_EQ(doc->description, "caf\xc3\xa9");
 }
 
+TEST(TomlSourceTest, ControlCharactersInIdentifiersAreErrors) {
+  // A deny on `fn:admin\u0000` reads like a deny on `fn:admin` but never matches it.
+  EXPECT_EQ(ErrorsOf(ParseToml("description = \"two\\nlines\"\n[[statement]]\neffect = \"deny\"\n"
+                               "action = \"a:b\"\nresource = [\"fn:x\", \"fn:admin\\u0000\"]\n"
+                               "sid = \"S\\t\"\n",
+                               "ctl.toml")),
+            "ctl.toml:5:21: error: control character `0x00` in `resource`\n"
+            "ctl.toml:6:7: error: control character `0x09` in `sid`\n");
+}
+
 TEST(TomlSourceTest, RefusesOversizedInput) {
   const std::string big(kMaxPolicyFileBytes + 1, '#');
   EXPECT_EQ(ErrorsOf(ParseToml(big, "big.toml")),
