@@ -281,6 +281,7 @@ std::optional<Statement> IamReader::ReadStatement(const JsonValue& value, size_t
   if (!statement.resource) {
     Error(statement.span, "statement is missing `Resource` (or `NotResource`)");
   }
+  internal::CheckPolicyVariables(statement, diagnostics_);
   if (diagnostics_.size() != errors_before) return std::nullopt;
   return statement;
 }

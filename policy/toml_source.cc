@@ -596,10 +596,11 @@ std::optional<Statement> TomlReader::ReadStatement(const toml::table& table, siz
           "statement of a resource policy is missing `principal` (or `not_principal`)",
           "use `principal = \"*\"` to mean anyone");
   }
-  if (diagnostics_.size() != errors_before) return std::nullopt;
   statement.principal = std::move(principal.element);
   statement.action = std::move(action.element);
   statement.resource = std::move(resource.element);
+  internal::CheckPolicyVariables(statement, diagnostics_);
+  if (diagnostics_.size() != errors_before) return std::nullopt;
   return statement;
 }
 

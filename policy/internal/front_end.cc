@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "policy/ast.h"
+#include "policy/internal/variables.h"
 
 namespace fnjail::policy::internal {
 namespace {
@@ -114,6 +115,52 @@ bool CheckNoControlCharacters(std::string_view text, std::string_view key, Sourc
     return false;
   }
   return true;
+}
+
+void CheckPolicyVariables(const Statement& statement, Diagnostics& diagnostics) {
+  auto check = [&diagnostics](const Literal& value) {
+    if (value.text.find("${") == std::string::npos) return;
+    if (auto parsed = Template::Parse(value.text); !parsed) {
+      diagnostics.Error(value.span, parsed.error());
+    }
+  };
+  if (statement.resource) {
+    for (const Literal& value : statement.resource->values) check(value);
+  }
+  for (const Condition& condition : statement.conditions) {
+    switch (condition.spec.op) {
+      case Operator::kStringEquals:
+      case Operator::kStringNotEquals:
+      case Operator::kStringEqualsIgnoreCase:
+      case Operator::kStringNotEqualsIgnoreCase:
+      case Operator::kStringLike:
+      case Operator::kStringNotLike:
+      case Operator::kArnEquals:
+      case Operator::kArnLike:
+      case Operator::kArnNotEquals:
+      case Operator::kArnNotLike:
+        for (const Literal& value : condition.values) check(value);
+        break;
+      case Operator::kNumericEquals:
+      case Operator::kNumericNotEquals:
+      case Operator::kNumericLessThan:
+      case Operator::kNumericLessThanEquals:
+      case Operator::kNumericGreaterThan:
+      case Operator::kNumericGreaterThanEquals:
+      case Operator::kDateEquals:
+      case Operator::kDateNotEquals:
+      case Operator::kDateLessThan:
+      case Operator::kDateLessThanEquals:
+      case Operator::kDateGreaterThan:
+      case Operator::kDateGreaterThanEquals:
+      case Operator::kBool:
+      case Operator::kBinaryEquals:
+      case Operator::kIpAddress:
+      case Operator::kNotIpAddress:
+      case Operator::kNull:
+        break;  // no variables expanded here; the value is checked for its type
+    }
+  }
 }
 
 std::string AsciiLower(std::string_view text) {

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "policy/ast.h"
 #include "policy/diagnostics.h"
 
 namespace fnjail::policy::internal {
@@ -30,6 +31,12 @@ std::string DocumentIdFromFile(std::string_view file);
 // and which would make it display as something it does not match.
 bool CheckNoControlCharacters(std::string_view text, std::string_view key, SourceSpan span,
                               Diagnostics& diagnostics);
+
+// Adds an error at the value for each policy variable that does not parse (an
+// unterminated `${`, an empty name, a default not in single quotes), worded as
+// PolicySet::Compile words it, in the places variables are expanded: resources and the
+// values of string and ARN conditions. A policy that loads then also compiles.
+void CheckPolicyVariables(const Statement& statement, Diagnostics& diagnostics);
 
 // Lower-cases ASCII letters; other bytes are kept as they are.
 std::string AsciiLower(std::string_view text);

@@ -168,6 +168,15 @@ TEST(IamJsonTest, ControlCharactersInIdentifiersAreErrors) {
             "ctl.json:2:66: error: control character `0x7f` in `Condition`\n");
 }
 
+TEST(IamJsonTest, MalformedPolicyVariablesAreErrors) {
+  EXPECT_EQ(ErrorsOf(ParseIamJson(R"({"Version": "2012-10-17", "Statement": {"Effect": "Allow",
+  "Action": "s3:*", "Resource": "arn:aws:s3:::b/${aws:username",
+  "Condition": {"ArnLike": {"aws:SourceArn": "a${rn:aws:lambda:*"}}}})",
+                                  "var.json")),
+            "var.json:2:33: error: unterminated policy variable `${aws:username`\n"
+            "var.json:3:46: error: unterminated policy variable `${rn:aws:lambda:*`\n");
+}
+
 TEST(IamJsonTest, DuplicateKeysAreErrors) {
   EXPECT_EQ(
       ErrorsOf(ParseIamJson("{\"Statement\": {\"Effect\": \"Allow\", \"Action\": \"a:b\",\n"

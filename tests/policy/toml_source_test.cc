@@ -330,6 +330,20 @@ TEST(TomlSourceTest, ControlCharactersInIdentifiersAreErrors) {
             "ctl.toml:6:7: error: control character `0x09` in `sid`\n");
 }
 
+TEST(TomlSourceTest, MalformedPolicyVariablesAreErrors) {
+  // Worded as PolicySet::Compile words them, so what loads also compiles.
+  EXPECT_EQ(ErrorsOf(ParseToml("[[statement]]\neffect = \"allow\"\naction = \"a:b\"\n"
+                               "resource = [\"fn:${aws:username\", \"fn:${aws:username}\"]\n"
+                               "[[statement.condition]]\noperator = \"StringLike\"\n"
+                               "key = \"k\"\nvalues = [\"${x, none}\"]\n"
+                               "[[statement.condition]]\noperator = \"NumericEquals\"\n"
+                               "key = \"n\"\nvalues = [\"${\"]\n",
+                               "var.toml")),
+            "var.toml:4:13: error: unterminated policy variable `${aws:username`\n"
+            "var.toml:8:11: error: default value of policy variable `${x}` must be in single "
+            "quotes\n");
+}
+
 TEST(TomlSourceTest, RefusesOversizedInput) {
   const std::string big(kMaxPolicyFileBytes + 1, '#');
   EXPECT_EQ(ErrorsOf(ParseToml(big, "big.toml")),
