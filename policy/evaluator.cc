@@ -141,13 +141,47 @@ std::string Quote(std::string_view s) {
 
 }  // namespace
 
-struct PolicySet::Impl {
-  std::vector<CompiledDocument> docs;
-  std::vector<CompiledStatement> statements;
+// The statements of the documents attached to one principal, one group, or to everyone
+// (and all resource documents), indexed by action.
+struct Partition {
   ActionIndex denies;           // deny statements of every kind
   ActionIndex grants;           // allow statements of identity and resource documents
   ActionIndex boundary_allows;  // allow statements of boundary documents
+};
+
+struct PolicySet::Impl {
+  std::vector<CompiledDocument> docs;
+  std::vector<CompiledStatement> statements;
+  // A decision merges the partitions of everyone, of its principal and of its groups, so
+  // documents attached to other principals are never visited.
+  Partition everyone;
+  std::unordered_map<std::string, Partition, internal::StringHash, std::equal_to<>> principals;
+  std::unordered_map<std::string, Partition, internal::StringHash, std::equal_to<>> groups;
   std::vector<uint32_t> boundary_docs;
+
+  // The partitions that apply to a request (everyone first), without allocating for a
+  // principal in up to kInline - 2 groups.
+  class PartitionList {
+   public:
+    void Push(const Partition* p) {
+      if (size_ < kInline) {
+        inline_[size_++] = p;
+      } else {
+        overflow_.push_back(p);
+      }
+    }
+    size_t size() const { return size_ + overflow_.size(); }
+    const Partition* operator[](size_t i) const {
+      return i < kInline ? inline_[i] : overflow_[i - kInline];
+    }
+
+   private:
+    static constexpr size_t kInline = 8;
+    std::array<const Partition*, kInline> inline_;  // only the first size_ are read
+    size_t size_ = 0;
+    std::vector<const Partition*> overflow_;
+  };
+  void PartitionsOf(const Request& request, PartitionList* out) const;
 
   // True when `doc` applies to the request; otherwise `why` (when not null) says why not.
   bool DocumentApplies(const CompiledDocument& doc, const Request& request,
@@ -155,11 +189,13 @@ struct PolicySet::Impl {
   // Evaluates one statement; `hint` is what the index already proved about its action.
   // On kError `error` holds the message; `detail` (when not null) explains the outcome.
   // `key_bits` (may be null) lets a statement whose conditions need an absent key be
-  // ruled out before anything else is matched.
+  // ruled out before anything else is matched. `from_partition`: the statement was found
+  // through the partitions of this request, so an identity or boundary document is known
+  // to be attached.
   Match EvaluateStatement(const CompiledStatement& s, const Request& request,
                           std::string_view lower_action, ActionHint hint,
                           const ContextView& context, const KeyBits* key_bits,
-                          std::string* error, std::string* detail) const;
+                          bool from_partition, std::string* error, std::string* detail) const;
   Decision Decide(const Request& request) const;
   Decision Explain(const Request& request) const;
 };
@@ -246,6 +282,20 @@ Diagnostics CompileStatement(const Document& doc, const Statement& st, uint32_t 
 
 }  // namespace
 
+void PolicySet::Impl::PartitionsOf(const Request& request, PartitionList* out) const {
+  out->Push(&everyone);
+  if (!principals.empty()) {
+    if (auto it = principals.find(request.principal); it != principals.end()) {
+      out->Push(&it->second);
+    }
+  }
+  if (!groups.empty()) {
+    for (const std::string& g : request.groups) {
+      if (auto it = groups.find(g); it != groups.end()) out->Push(&it->second);
+    }
+  }
+}
+
 bool PolicySet::Impl::DocumentApplies(const CompiledDocument& doc, const Request& request,
                                       std::string* why) const {
   if (doc.attach_all) return true;
@@ -277,7 +327,8 @@ bool PolicySet::Impl::DocumentApplies(const CompiledDocument& doc, const Request
 Match PolicySet::Impl::EvaluateStatement(const CompiledStatement& s, const Request& request,
                                          std::string_view lower_action, ActionHint hint,
                                          const ContextView& context, const KeyBits* key_bits,
-                                         std::string* error, std::string* detail) const {
+                                         bool from_partition, std::string* error,
+                                         std::string* detail) const {
   // `why` builds the explanation only when one was asked for: the fast path must not
   // allocate for every statement that does not apply.
   auto no = [&](auto&& why) {
@@ -292,7 +343,9 @@ Match PolicySet::Impl::EvaluateStatement(const CompiledStatement& s, const Reque
       if (!key_bits->Has(bit)) return Match::kNo;
     }
   }
-  if (!s.doc_attach_all && !DocumentApplies(docs[s.doc], request, detail)) return Match::kNo;
+  const bool attachment_known =
+      s.doc_attach_all || (from_partition && s.kind != PolicyKind::kResource);
+  if (!attachment_known && !DocumentApplies(docs[s.doc], request, detail)) return Match::kNo;
 
   // Principal.
   if (!s.has_principal) {
@@ -399,9 +452,19 @@ Decision PolicySet::Impl::Decide(const Request& request) const {
   const KeyBits key_bits(request.context);
   std::string error;
 
-  denies.ForEachCandidate(lower.view(), [&](uint32_t id, bool known) {
+  PartitionList partitions;
+  PartitionsOf(request, &partitions);
+  auto for_each = [&](ActionIndex Partition::*index, auto&& fn) {
+    internal::CandidateLists lists;
+    for (size_t i = 0; i < partitions.size(); ++i) {
+      (partitions[i]->*index).CollectCandidates(lower.view(), &lists);
+    }
+    internal::MergeCandidates(lists, fn);
+  };
+
+  for_each(&Partition::denies, [&](uint32_t id, bool known) {
     const CompiledStatement& s = statements[id];
-    Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, &key_bits, &error,
+    Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, &key_bits, true, &error,
                                 nullptr);
     if (m == Match::kNo) return;
     d.statements.push_back(s.ref);
@@ -413,9 +476,9 @@ Decision PolicySet::Impl::Decide(const Request& request) const {
   }
 
   bool grant_error = false;
-  grants.ForEachCandidate(lower.view(), [&](uint32_t id, bool known) {
+  for_each(&Partition::grants, [&](uint32_t id, bool known) {
     const CompiledStatement& s = statements[id];
-    Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, &key_bits, &error,
+    Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, &key_bits, true, &error,
                                 nullptr);
     if (m == Match::kYes) {
       d.statements.push_back(s.ref);
@@ -439,9 +502,9 @@ Decision PolicySet::Impl::Decide(const Request& request) const {
   if (boundary_applies) {
     const size_t grant_count = d.statements.size();
     bool boundary_error = false;
-    boundary_allows.ForEachCandidate(lower.view(), [&](uint32_t id, bool known) {
+    for_each(&Partition::boundary_allows, [&](uint32_t id, bool known) {
       const CompiledStatement& s = statements[id];
-      Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, &key_bits, &error,
+      Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, &key_bits, true, &error,
                                 nullptr);
       if (m == Match::kYes) {
         d.statements.push_back(s.ref);
@@ -478,7 +541,7 @@ Decision PolicySet::Impl::Explain(const Request& request) const {
     t.effect = s.effect;
     std::string error;
     Match m = EvaluateStatement(s, request, lower.view(), ActionHint::kUnknown, context, nullptr,
-                                &error, &t.detail);
+                                false, &error, &t.detail);
     t.matched = m == Match::kYes || (m == Match::kError && s.effect == Effect::kDeny);
     if (m == Match::kError) {
       t.detail += s.effect == Effect::kDeny ? " (an erroring deny counts as matched)"
@@ -596,13 +659,23 @@ Result<PolicySet> PolicySet::Compile(std::vector<Document> docs) {
       diags.Append(CompileStatement(doc, st, doc_index, &cs));
       cs.doc_attach_all = doc.attach.empty();
       const auto id = static_cast<uint32_t>(impl->statements.size());
-      ActionIndex* index = &impl->grants;
+      ActionIndex Partition::*index = &Partition::grants;
       if (cs.effect == Effect::kDeny) {
-        index = &impl->denies;
+        index = &Partition::denies;
       } else if (cs.kind == PolicyKind::kBoundary) {
-        index = &impl->boundary_allows;
+        index = &Partition::boundary_allows;
       }
-      index->Add(id, cs.actions, cs.action_negated);
+      const CompiledDocument& cd_ref = impl->docs.back();
+      if (cd_ref.attach_all || doc.kind == PolicyKind::kResource) {
+        (impl->everyone.*index).Add(id, cs.actions, cs.action_negated);
+      } else {
+        for (const std::string& p : cd_ref.attach_principals) {
+          (impl->principals[p].*index).Add(id, cs.actions, cs.action_negated);
+        }
+        for (const std::string& g : cd_ref.attach_groups) {
+          (impl->groups[g].*index).Add(id, cs.actions, cs.action_negated);
+        }
+      }
       cs.action_matcher = internal::ActionMatcher::Build(std::move(cs.actions));
       cs.actions = {};
       impl->statements.push_back(std::move(cs));

@@ -61,6 +61,14 @@ const std::vector<uint32_t>* ActionIndex::Find(const Buckets& buckets, std::stri
   return it == buckets.end() ? nullptr : &it->second;
 }
 
+void ActionIndex::CollectCandidates(std::string_view lower_action, CandidateLists* out) const {
+  out->Push(Find(exact_, lower_action), true);
+  if (size_t colon = lower_action.find(':'); colon != std::string_view::npos) {
+    out->Push(Find(service_, lower_action.substr(0, colon)), false);
+  }
+  out->Push(&always_, false);
+}
+
 void ActionIndex::Add(uint32_t id, const std::vector<Glob>& lower_patterns, bool not_action) {
   if (not_action) {
     // NotAction applies to every action it does not list: always a candidate.

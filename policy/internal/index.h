@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -40,6 +41,73 @@ class ActionMatcher {
   std::vector<Glob> other_;              // wildcards before the first `:`
 };
 
+// A transparent string hash, so maps keyed by std::string take string_view lookups.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>()(s); }
+};
+
+// A sorted list of statement ids to merge; `exact` when its statements are known to
+// match the action (an exact bucket).
+// Plain data without initializers, so an array of them costs nothing until filled.
+struct CandidateList {
+  const uint32_t* ids;
+  size_t size;
+  bool exact;
+  size_t pos;  // merge cursor
+};
+
+// The lists a decision merges, contiguous, with inline room for the usual handful. Never
+// allocates below kInline lists (a principal in many groups may need more).
+class CandidateLists {
+ public:
+  void Push(const std::vector<uint32_t>* ids, bool exact) {
+    if (ids == nullptr || ids->empty()) return;
+    const CandidateList l{ids->data(), ids->size(), exact, 0};
+    if (overflow_.empty() && size_ < kInline) {
+      inline_[size_++] = l;
+      return;
+    }
+    if (overflow_.empty()) overflow_.assign(inline_.begin(), inline_.begin() + size_);
+    overflow_.push_back(l);
+  }
+  size_t size() const { return overflow_.empty() ? size_ : overflow_.size(); }
+  CandidateList* data() { return overflow_.empty() ? inline_.data() : overflow_.data(); }
+
+ private:
+  static constexpr size_t kInline = 24;
+  // Only the first size_ entries are ever read.
+  std::array<CandidateList, kInline> inline_;
+  size_t size_ = 0;
+  std::vector<CandidateList> overflow_;
+};
+
+// Calls fn(id, known_to_match) for every id of `lists` in increasing order, once per id;
+// known_to_match is true when some exact list holds the id.
+template <class Fn>
+void MergeCandidates(CandidateLists& candidate_lists, Fn&& fn) {
+  constexpr uint32_t kEnd = UINT32_MAX;
+  CandidateList* lists = candidate_lists.data();
+  const size_t n = candidate_lists.size();
+  while (true) {
+    uint32_t id = kEnd;
+    for (size_t i = 0; i < n; ++i) {
+      const CandidateList& l = lists[i];
+      if (l.pos < l.size && l.ids[l.pos] < id) id = l.ids[l.pos];
+    }
+    if (id == kEnd) return;
+    bool known = false;
+    for (size_t i = 0; i < n; ++i) {
+      CandidateList& l = lists[i];
+      if (l.pos < l.size && l.ids[l.pos] == id) {
+        known = known || l.exact;
+        ++l.pos;
+      }
+    }
+    fn(id, known);
+  }
+}
+
 // Statements are bucketed by their lower-cased action patterns:
 // - a pattern without wildcards (`s3:getobject`) goes to the exact bucket of that action:
 //   a request for that action matches it without running the matcher;
@@ -50,31 +118,34 @@ class ActionMatcher {
 // A decision visits the exact bucket of its action, the bucket of its service and the
 // always list, merged in statement order, each statement once.
 //
-// Thread-safety: build single-threaded; after Finish() const methods may run concurrently.
+// Thread-safety: build single-threaded; after the last Add const methods may run concurrently.
 class ActionIndex {
  public:
   // Adds statement `id` with its lower-cased action patterns. REQUIRES: ids are added in
-  // increasing order.
+  // increasing order (the same id again is ignored).
   void Add(uint32_t id, const std::vector<Glob>& lower_patterns, bool not_action);
+
+  // Adds the candidate lists of `lower_action` to `out`: its exact bucket (exact), the
+  // bucket of its service and the always list. Never allocates (see CandidateLists).
+  void CollectCandidates(std::string_view lower_action, CandidateLists* out) const;
 
   // Calls fn(id, action_known_to_match) for every candidate statement of `lower_action`,
   // in increasing id order, once per statement. When action_known_to_match is false the
-  // caller must still match the statement's patterns. Never allocates.
+  // caller must still match the statement's patterns.
   template <class Fn>
-  void ForEachCandidate(std::string_view lower_action, Fn&& fn) const;
+  void ForEachCandidate(std::string_view lower_action, Fn&& fn) const {
+    CandidateLists lists;
+    CollectCandidates(lower_action, &lists);
+    MergeCandidates(lists, fn);
+  }
 
   size_t exact_bucket_count() const { return exact_.size(); }
   size_t service_bucket_count() const { return service_.size(); }
   size_t always_count() const { return always_.size(); }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>()(s);
-    }
-  };
-  using Buckets = std::unordered_map<std::string, std::vector<uint32_t>, Hash, std::equal_to<>>;
+  using Buckets =
+      std::unordered_map<std::string, std::vector<uint32_t>, StringHash, std::equal_to<>>;
 
   static void PushUnique(std::vector<uint32_t>* ids, uint32_t id);
   static const std::vector<uint32_t>* Find(const Buckets& buckets, std::string_view key);
@@ -83,37 +154,5 @@ class ActionIndex {
   Buckets service_;
   std::vector<uint32_t> always_;
 };
-
-template <class Fn>
-void ActionIndex::ForEachCandidate(std::string_view lower_action, Fn&& fn) const {
-  const std::vector<uint32_t>* exact = Find(exact_, lower_action);
-  const std::vector<uint32_t>* service = nullptr;
-  if (size_t colon = lower_action.find(':'); colon != std::string_view::npos) {
-    service = Find(service_, lower_action.substr(0, colon));
-  }
-  const uint32_t* e = exact != nullptr ? exact->data() : nullptr;
-  const size_t e_size = exact != nullptr ? exact->size() : 0;
-  const uint32_t* s = service != nullptr ? service->data() : nullptr;
-  const size_t s_size = service != nullptr ? service->size() : 0;
-  const uint32_t* a = always_.data();
-  const size_t a_size = always_.size();
-  size_t i = 0;
-  size_t j = 0;
-  size_t k = 0;
-  constexpr uint32_t kEnd = UINT32_MAX;
-  // Three-way merge of sorted lists; a statement in several lists is visited once.
-  while (true) {
-    const uint32_t ei = i < e_size ? e[i] : kEnd;
-    const uint32_t sj = j < s_size ? s[j] : kEnd;
-    const uint32_t ak = k < a_size ? a[k] : kEnd;
-    const uint32_t id = std::min(ei, std::min(sj, ak));
-    if (id == kEnd) break;
-    const bool known = ei == id;
-    if (ei == id) ++i;
-    if (sj == id) ++j;
-    if (ak == id) ++k;
-    fn(id, known);
-  }
-}
 
 }  // namespace fnjail::policy::internal

@@ -179,6 +179,39 @@ TEST(EvaluatorTest, IdentityPoliciesApplyToAttachedPrincipalsAndGroups) {
   EXPECT_FALSE(Decide(set, Req("developers", "function:Invoke", "fn:x")).allowed);
 }
 
+TEST(EvaluatorTest, DocumentAttachedTwiceToTheRequestIsListedOnce) {
+  PolicySet set = MustCompile({
+      Doc("both", {Stmt(kAllow).Sid("S").Action({"fn:*"}).Resource({"*"})}, PolicyKind::kIdentity,
+          {"alice", "group:ops", "group:dev"}),
+      Doc("other", {Stmt(kDeny).Sid("D").Action({"*"}).Resource({"*"})}, PolicyKind::kIdentity,
+          {"mallory"}),
+  });
+  Decision d = Decide(set, Req("alice", "fn:Invoke", "fn:x", {}, {"ops", "dev", "ops"}));
+  EXPECT_TRUE(d.allowed);
+  EXPECT_THAT(Names(d.statements), ElementsAre("both/S"));
+}
+
+TEST(EvaluatorTest, PrincipalInManyGroupsSeesEveryGroupsPolicies) {
+  // More groups than the decision keeps inline: the overflow paths must see them all.
+  std::vector<Document> docs;
+  std::vector<std::string> groups;
+  for (int i = 0; i < 40; ++i) {
+    const std::string g = "g" + std::to_string(i);
+    groups.push_back(g);
+    docs.push_back(Doc("p" + std::to_string(i),
+                       {Stmt(i == 39 ? kDeny : kAllow).Sid("S").Action({"fn:Invoke", "fn:*"})
+                            .Resource({"*"})},
+                       PolicyKind::kIdentity, {"group:" + g}));
+  }
+  PolicySet set = MustCompile(std::move(docs));
+  Decision all = Decide(set, Req("u", "fn:Invoke", "fn:x", {}, groups));
+  EXPECT_EQ(all.reason, Reason::kExplicitDeny);
+  groups.pop_back();
+  Decision allows = Decide(set, Req("u", "fn:Invoke", "fn:x", {}, groups));
+  EXPECT_TRUE(allows.allowed);
+  EXPECT_EQ(allows.statements.size(), 39u);
+}
+
 TEST(EvaluatorTest, ResourcePoliciesApplyToAttachedResourcesAndNamePrincipals) {
   PolicySet set = MustCompile({
       Doc("hello-fn", {
