@@ -62,18 +62,19 @@ Result<std::string> ReadPolicyFile(const std::string& path) {
                 "policy file is larger than " + std::to_string(kMaxPolicyFileBytes) + " bytes");
   };
   if (static_cast<uint64_t>(info.st_size) > kMaxPolicyFileBytes) return too_large();
-  // Read up to one byte past the cap, in case the file grew since fstat.
-  std::string text(kMaxPolicyFileBytes + 1, '\0');
-  size_t used = 0;
-  while (used < text.size()) {
-    const ssize_t n = ::read(fd.get(), text.data() + used, text.size() - used);
+  // Reads to the end rather than trusting st_size (the file may change meanwhile), and
+  // stops as soon as it is past the cap.
+  std::string text;
+  text.reserve(static_cast<size_t>(info.st_size));
+  char chunk[64 * 1024];
+  while (text.size() <= kMaxPolicyFileBytes) {
+    const ssize_t n = ::read(fd.get(), chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return CannotRead(path, errno);
     if (n == 0) break;
-    used += static_cast<size_t>(n);
+    text.append(chunk, static_cast<size_t>(n));
   }
-  if (used > kMaxPolicyFileBytes) return too_large();
-  text.resize(used);
+  if (text.size() > kMaxPolicyFileBytes) return too_large();
   return text;
 }
 
