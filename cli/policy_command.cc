@@ -6,6 +6,7 @@
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -99,13 +100,19 @@ int RunCheck(const CheckOptions& opts) {
   }
   size_t errors = 0;
   size_t warnings = 0;
+  // Lint and Compile judge some values with the same parsers and word the finding the
+  // same way; each distinct line is reported once per file.
+  std::set<std::string> seen;
   auto report = [&](const policy::Diagnostics& diags) {
     for (const auto& d : diags) {
-      std::cerr << d.ToString() << '\n';
+      std::string line = d.ToString();
+      if (!seen.insert(line).second) continue;
+      std::cerr << line << '\n';
       (d.severity == policy::Severity::kError ? errors : warnings) += 1;
     }
   };
   for (const auto& file : *files) {
+    seen.clear();
     auto doc = policy::LoadFile(file);
     if (!doc) {
       report(doc.error());

@@ -138,6 +138,23 @@ values = ["alice"]
   EXPECT_THAT(r.err, HasSubstr("3 files checked, 2 errors"));
 }
 
+TEST_F(PolicyCommandTest, CheckReportsABadValueOnce) {
+  std::string p = Write("cidr.toml", R"(id = "cidr"
+[[statement]]
+effect = "allow"
+action = ["function:Invoke"]
+resource = ["fn:hello"]
+[[statement.condition]]
+operator = "IpAddress"
+key = "aws:SourceIp"
+values = ["10.0.0.0/33"]
+)");
+  RunResult r = Fnjail({"policy", "check", p});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, ContainsRegex("cidr\\.toml:9:[0-9]+: error: .*10\\.0\\.0\\.0/33"));
+  EXPECT_THAT(r.err, HasSubstr("1 file checked, 1 error,"));
+}
+
 TEST_F(PolicyCommandTest, CheckWarnsButPassesOnAllowStarStar) {
   std::string p = Write("wide.toml", R"(id = "wide"
 [[statement]]
