@@ -13,7 +13,7 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # peers the bench/ scripts compare against
-  nodejs npm
+  nodejs npm bubblewrap
 )
 
 missing=()

@@ -1,0 +1,161 @@
+// Jail launch latency and the per-syscall cost of the default filter.
+//
+//   BM_LaunchJailed      Run() of /bin/true fully jailed: every namespace, pivot_root, caps,
+//                        seccomp, cgroup (when usable), rlimits, the supervisor.
+//   BM_LaunchPlain       fork + execve /bin/true + waitpid: the floor.
+//   BM_LaunchBwrap       fork + execve `bwrap --unshare-all` with a comparable bind set.
+//   BM_SyscallCost/0|1   getppid() in a loop without / with the default filter stacked.
+//
+// bench/sandbox_compare.sh runs the command-line peers interleaved and prints ratios.
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include "sandbox/internal/seccomp.h"
+#include "sandbox/sandbox.h"
+
+namespace {
+
+using fnjail::sandbox::SandboxBuilder;
+
+int ForkExecWait(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    char* env[] = {nullptr};
+    execve(args[0], args.data(), env);
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void BM_LaunchJailed(benchmark::State& state) {
+  SandboxBuilder b;
+  b.DefaultSystemBinds().Command({"/bin/true"});
+  if (geteuid() != 0) b.AcceptRlimitsOnly();
+  auto spec = b.TryBuild();
+  if (!spec) {
+    state.SkipWithError(spec.error().ToString().c_str());
+    return;
+  }
+  for (auto _ : state) {
+    auto r = fnjail::sandbox::Run(*spec, {-1, -1, -1});
+    if (!r || r->exit_code != 0) {
+      state.SkipWithError(r ? "/bin/true failed in the jail" : r.error().ToString().c_str());
+      return;
+    }
+  }
+}
+BENCHMARK(BM_LaunchJailed)->Unit(benchmark::kMillisecond);
+
+void BM_LaunchPlain(benchmark::State& state) {
+  for (auto _ : state) {
+    if (ForkExecWait({"/bin/true"}) != 0) {
+      state.SkipWithError("/bin/true failed");
+      return;
+    }
+  }
+}
+BENCHMARK(BM_LaunchPlain)->Unit(benchmark::kMillisecond);
+
+void BM_LaunchBwrap(benchmark::State& state) {
+  if (access("/usr/bin/bwrap", X_OK) != 0) {
+    state.SkipWithError("bwrap is not installed (scripts/install-deps.sh)");
+    return;
+  }
+  const std::vector<std::string> argv = {
+      "/usr/bin/bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/usr", "/usr",
+      "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--symlink",
+      "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin", "--ro-bind", "/etc/ld.so.cache",
+      "/etc/ld.so.cache", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "/bin/true"};
+  for (auto _ : state) {
+    if (ForkExecWait(argv) != 0) {
+      state.SkipWithError("bwrap could not run /bin/true here");
+      return;
+    }
+  }
+}
+BENCHMARK(BM_LaunchBwrap)->Unit(benchmark::kMillisecond);
+
+// A child that runs batches of getppid() on request, optionally under the default filter,
+// and answers each with the elapsed nanoseconds.
+constexpr int kBatch = 100'000;
+
+void BM_SyscallCost(benchmark::State& state) {
+  const bool filtered = state.range(0) != 0;
+  fnjail::sandbox::internal::seccomp::Plan plan;
+  if (filtered) {
+    fnjail::sandbox::SandboxSpec spec;
+    spec.argv = {"/bin/true"};
+    auto p = fnjail::sandbox::internal::seccomp::PrepareInParent(spec);
+    if (!p) {
+      state.SkipWithError(p.error().ToString().c_str());
+      return;
+    }
+    plan = std::move(*p);
+  }
+  int to_child[2], from_child[2];
+  if (pipe(to_child) != 0 || pipe(from_child) != 0) {
+    state.SkipWithError("pipe");
+    return;
+  }
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (filtered) {
+      prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+      if (!fnjail::sandbox::internal::seccomp::ApplyInChild(plan).ok()) _exit(1);
+    }
+    char cmd;
+    while (read(to_child[0], &cmd, 1) == 1 && cmd == 'g') {
+      timespec a{}, b{};
+      clock_gettime(CLOCK_MONOTONIC, &a);
+      for (int i = 0; i < kBatch; ++i) syscall(SYS_getppid);
+      clock_gettime(CLOCK_MONOTONIC, &b);
+      const int64_t ns = (b.tv_sec - a.tv_sec) * 1'000'000'000 + (b.tv_nsec - a.tv_nsec);
+      if (write(from_child[1], &ns, sizeof(ns)) != sizeof(ns)) _exit(1);
+    }
+    _exit(0);
+  }
+  // One iteration is one batch; the per-syscall figure is the `ns_per_syscall` counter.
+  int64_t total_ns = 0;
+  for (auto _ : state) {
+    int64_t ns = 0;
+    if (write(to_child[1], "g", 1) != 1 || read(from_child[0], &ns, sizeof(ns)) != sizeof(ns)) {
+      state.SkipWithError("the measuring child died");
+      break;
+    }
+    total_ns += ns;
+    state.SetIterationTime(static_cast<double>(ns) / 1e9);
+  }
+  (void)!write(to_child[1], "q", 1);
+  close(to_child[0]);
+  close(to_child[1]);
+  close(from_child[0]);
+  close(from_child[1]);
+  waitpid(pid, nullptr, 0);
+  if (state.iterations() > 0) {
+    state.counters["ns_per_syscall"] =
+        static_cast<double>(total_ns) / static_cast<double>(state.iterations() * kBatch);
+  }
+}
+BENCHMARK(BM_SyscallCost)->Arg(0)->Arg(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
