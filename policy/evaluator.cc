@@ -55,7 +55,7 @@ struct CompiledStatement {
   std::vector<ResourcePattern> resources;
 
   std::vector<CompiledCondition> conditions;
-  // KeyBits::BitOf of the keys some condition needs present (CompiledCondition::RequiresKey).
+  // ContextView::KeyBit of the keys some condition needs present (RequiresKey()).
   std::vector<uint16_t> required_key_bits;
 };
 
@@ -69,34 +69,6 @@ struct CompiledDocument {
 };
 
 enum class Match { kNo, kYes, kError };
-
-// Which condition keys a request has, as a 1024-bit Bloom-style set over a hash of the
-// lower-cased key. A clear bit proves the key absent; a set bit proves nothing (the full
-// condition check runs). Built per decision without allocating.
-class KeyBits {
- public:
-  static uint16_t BitOf(std::string_view key) {
-    uint64_t h = 14695981039346656037ULL;  // FNV-1a over the lower-cased key
-    for (char c : key) {
-      h ^= static_cast<uint8_t>(internal::LowerAsciiChar(c));
-      h *= 1099511628211ULL;
-    }
-    return static_cast<uint16_t>(h & (kBits - 1));
-  }
-
-  explicit KeyBits(const std::map<std::string, ContextValue>& context) {
-    for (const auto& [key, value] : context) {
-      if (!value.values.empty()) Set(BitOf(key));
-    }
-  }
-
-  bool Has(uint16_t bit) const { return (words_[bit >> 6] >> (bit & 63)) & 1U; }
-
- private:
-  static constexpr size_t kBits = 1024;
-  void Set(uint16_t bit) { words_[bit >> 6] |= uint64_t{1} << (bit & 63); }
-  std::array<uint64_t, kBits / 64> words_{};
-};
 
 // What the caller knows about a statement's action before matching it.
 enum class ActionHint {
@@ -141,60 +113,72 @@ std::string Quote(std::string_view s) {
 
 }  // namespace
 
-// The statements of the documents attached to one principal, one group, or to everyone
-// (and all resource documents), indexed by action.
-struct Partition {
-  ActionIndex denies;           // deny statements of every kind
-  ActionIndex grants;           // allow statements of identity and resource documents
-  ActionIndex boundary_allows;  // allow statements of boundary documents
-};
+// The index's lists (one per pass of a decision) and partitions (by attachment).
+constexpr size_t kDenyList = 0;      // deny statements of every kind
+constexpr size_t kGrantList = 1;     // allow statements of identity and resource documents
+constexpr size_t kBoundaryList = 2;  // allow statements of boundary documents
+static_assert(ActionIndex::kLists == 3);
+// Documents attached to everyone, and all resource documents.
+constexpr uint32_t kEveryonePartition = 0;
 
 struct PolicySet::Impl {
   std::vector<CompiledDocument> docs;
   std::vector<CompiledStatement> statements;
-  // A decision merges the partitions of everyone, of its principal and of its groups, so
-  // documents attached to other principals are never visited.
-  Partition everyone;
-  std::unordered_map<std::string, Partition, internal::StringHash, std::equal_to<>> principals;
-  std::unordered_map<std::string, Partition, internal::StringHash, std::equal_to<>> groups;
+  // One action index, partitioned: a decision collects the partitions of everyone, of its
+  // principal and of its groups, so documents attached to other principals are never
+  // visited.
+  ActionIndex index;
+  std::unordered_map<std::string, uint32_t, internal::StringHash, std::equal_to<>> principals;
+  std::unordered_map<std::string, uint32_t, internal::StringHash, std::equal_to<>> groups;
+  uint32_t partition_count = 1;
   std::vector<uint32_t> boundary_docs;
 
   // The partitions that apply to a request (everyone first), without allocating for a
   // principal in up to kInline - 2 groups.
   class PartitionList {
    public:
-    void Push(const Partition* p) {
+    void Push(uint32_t p) {
       if (size_ < kInline) {
         inline_[size_++] = p;
       } else {
         overflow_.push_back(p);
       }
     }
-    size_t size() const { return size_ + overflow_.size(); }
-    const Partition* operator[](size_t i) const {
-      return i < kInline ? inline_[i] : overflow_[i - kInline];
+    // Contiguous view (copies into the overflow vector once it is in use).
+    const uint32_t* data() {
+      if (overflow_.empty()) return inline_.data();
+      if (!merged_) {
+        overflow_.insert(overflow_.begin(), inline_.begin(), inline_.begin() + size_);
+        merged_ = true;
+      }
+      return overflow_.data();
     }
+    size_t size() const { return merged_ ? overflow_.size() : size_ + overflow_.size(); }
 
    private:
     static constexpr size_t kInline = 8;
-    std::array<const Partition*, kInline> inline_;  // only the first size_ are read
+    std::array<uint32_t, kInline> inline_;  // only the first size_ are read
     size_t size_ = 0;
-    std::vector<const Partition*> overflow_;
+    bool merged_ = false;
+    std::vector<uint32_t> overflow_;
   };
   void PartitionsOf(const Request& request, PartitionList* out) const;
+  uint32_t PartitionFor(std::unordered_map<std::string, uint32_t, internal::StringHash,
+                                           std::equal_to<>>* map,
+                        const std::string& key);
 
   // True when `doc` applies to the request; otherwise `why` (when not null) says why not.
   bool DocumentApplies(const CompiledDocument& doc, const Request& request,
                        std::string* why) const;
   // Evaluates one statement; `hint` is what the index already proved about its action.
   // On kError `error` holds the message; `detail` (when not null) explains the outcome.
-  // `key_bits` (may be null) lets a statement whose conditions need an absent key be
-  // ruled out before anything else is matched. `from_partition`: the statement was found
+  // `use_key_bits` lets a statement whose conditions need an absent key be ruled out
+  // before anything else is matched (ContextView::MayHave). `from_partition`: the statement was found
   // through the partitions of this request, so an identity or boundary document is known
   // to be attached.
   Match EvaluateStatement(const CompiledStatement& s, const Request& request,
                           std::string_view lower_action, ActionHint hint,
-                          const ContextView& context, const KeyBits* key_bits,
+                          const ContextView& context, bool use_key_bits,
                           bool from_partition, std::string* error, std::string* detail) const;
   Decision Decide(const Request& request) const;
   Decision Explain(const Request& request) const;
@@ -273,7 +257,7 @@ Diagnostics CompileStatement(const Document& doc, const Statement& st, uint32_t 
       continue;
     }
     if (compiled->RequiresKey()) {
-      out->required_key_bits.push_back(KeyBits::BitOf(compiled->lower_key()));
+      out->required_key_bits.push_back(ContextView::KeyBit(compiled->lower_key()));
     }
     out->conditions.push_back(std::move(*compiled));
   }
@@ -283,17 +267,30 @@ Diagnostics CompileStatement(const Document& doc, const Statement& st, uint32_t 
 }  // namespace
 
 void PolicySet::Impl::PartitionsOf(const Request& request, PartitionList* out) const {
-  out->Push(&everyone);
+  out->Push(kEveryonePartition);
   if (!principals.empty()) {
     if (auto it = principals.find(request.principal); it != principals.end()) {
-      out->Push(&it->second);
+      out->Push(it->second);
     }
   }
   if (!groups.empty()) {
-    for (const std::string& g : request.groups) {
-      if (auto it = groups.find(g); it != groups.end()) out->Push(&it->second);
+    for (size_t i = 0; i < request.groups.size(); ++i) {
+      const std::string& g = request.groups[i];
+      // A group listed twice would visit its statements twice in one list; skip repeats.
+      bool repeat = false;
+      for (size_t j = 0; j < i && !repeat; ++j) repeat = request.groups[j] == g;
+      if (repeat) continue;
+      if (auto it = groups.find(g); it != groups.end()) out->Push(it->second);
     }
   }
+}
+
+uint32_t PolicySet::Impl::PartitionFor(
+    std::unordered_map<std::string, uint32_t, internal::StringHash, std::equal_to<>>* map,
+    const std::string& key) {
+  auto [it, inserted] = map->emplace(key, partition_count);
+  if (inserted) ++partition_count;
+  return it->second;
 }
 
 bool PolicySet::Impl::DocumentApplies(const CompiledDocument& doc, const Request& request,
@@ -326,7 +323,7 @@ bool PolicySet::Impl::DocumentApplies(const CompiledDocument& doc, const Request
 
 Match PolicySet::Impl::EvaluateStatement(const CompiledStatement& s, const Request& request,
                                          std::string_view lower_action, ActionHint hint,
-                                         const ContextView& context, const KeyBits* key_bits,
+                                         const ContextView& context, bool use_key_bits,
                                          bool from_partition, std::string* error,
                                          std::string* detail) const {
   // `why` builds the explanation only when one was asked for: the fast path must not
@@ -338,9 +335,9 @@ Match PolicySet::Impl::EvaluateStatement(const CompiledStatement& s, const Reque
   // A condition that is false on an absent key makes the statement not apply, whatever
   // its other elements and conditions say (a false condition outweighs errors), so this
   // shortcut gives the same answer as the full evaluation below.
-  if (key_bits != nullptr) {
+  if (use_key_bits) {
     for (uint16_t bit : s.required_key_bits) {
-      if (!key_bits->Has(bit)) return Match::kNo;
+      if (!context.MayHave(bit)) return Match::kNo;
     }
   }
   const bool attachment_known =
@@ -449,22 +446,20 @@ Decision PolicySet::Impl::Decide(const Request& request) const {
   d.statements.reserve(8);
   LowerAction lower(request.action);
   ContextView context(request.context);
-  const KeyBits key_bits(request.context);
   std::string error;
 
   PartitionList partitions;
   PartitionsOf(request, &partitions);
-  auto for_each = [&](ActionIndex Partition::*index, auto&& fn) {
+  const ActionIndex::Found found = index.Find(lower.view());
+  auto for_each = [&](size_t list, auto&& fn) {
     internal::CandidateLists lists;
-    for (size_t i = 0; i < partitions.size(); ++i) {
-      (partitions[i]->*index).CollectCandidates(lower.view(), &lists);
-    }
+    index.Collect(found, list, partitions.data(), partitions.size(), &lists);
     internal::MergeCandidates(lists, fn);
   };
 
-  for_each(&Partition::denies, [&](uint32_t id, bool known) {
+  for_each(kDenyList, [&](uint32_t id, bool known) {
     const CompiledStatement& s = statements[id];
-    Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, &key_bits, true, &error,
+    Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, true, true, &error,
                                 nullptr);
     if (m == Match::kNo) return;
     d.statements.push_back(s.ref);
@@ -476,9 +471,9 @@ Decision PolicySet::Impl::Decide(const Request& request) const {
   }
 
   bool grant_error = false;
-  for_each(&Partition::grants, [&](uint32_t id, bool known) {
+  for_each(kGrantList, [&](uint32_t id, bool known) {
     const CompiledStatement& s = statements[id];
-    Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, &key_bits, true, &error,
+    Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, true, true, &error,
                                 nullptr);
     if (m == Match::kYes) {
       d.statements.push_back(s.ref);
@@ -502,9 +497,9 @@ Decision PolicySet::Impl::Decide(const Request& request) const {
   if (boundary_applies) {
     const size_t grant_count = d.statements.size();
     bool boundary_error = false;
-    for_each(&Partition::boundary_allows, [&](uint32_t id, bool known) {
+    for_each(kBoundaryList, [&](uint32_t id, bool known) {
       const CompiledStatement& s = statements[id];
-      Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, &key_bits, true, &error,
+      Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, true, true, &error,
                                 nullptr);
       if (m == Match::kYes) {
         d.statements.push_back(s.ref);
@@ -540,7 +535,7 @@ Decision PolicySet::Impl::Explain(const Request& request) const {
     t.kind = s.kind;
     t.effect = s.effect;
     std::string error;
-    Match m = EvaluateStatement(s, request, lower.view(), ActionHint::kUnknown, context, nullptr,
+    Match m = EvaluateStatement(s, request, lower.view(), ActionHint::kUnknown, context, false,
                                 false, &error, &t.detail);
     t.matched = m == Match::kYes || (m == Match::kError && s.effect == Effect::kDeny);
     if (m == Match::kError) {
@@ -659,21 +654,23 @@ Result<PolicySet> PolicySet::Compile(std::vector<Document> docs) {
       diags.Append(CompileStatement(doc, st, doc_index, &cs));
       cs.doc_attach_all = doc.attach.empty();
       const auto id = static_cast<uint32_t>(impl->statements.size());
-      ActionIndex Partition::*index = &Partition::grants;
+      size_t list = kGrantList;
       if (cs.effect == Effect::kDeny) {
-        index = &Partition::denies;
+        list = kDenyList;
       } else if (cs.kind == PolicyKind::kBoundary) {
-        index = &Partition::boundary_allows;
+        list = kBoundaryList;
       }
       const CompiledDocument& cd_ref = impl->docs.back();
       if (cd_ref.attach_all || doc.kind == PolicyKind::kResource) {
-        (impl->everyone.*index).Add(id, cs.actions, cs.action_negated);
+        impl->index.Add(id, kEveryonePartition, list, cs.actions, cs.action_negated);
       } else {
         for (const std::string& p : cd_ref.attach_principals) {
-          (impl->principals[p].*index).Add(id, cs.actions, cs.action_negated);
+          impl->index.Add(id, impl->PartitionFor(&impl->principals, p), list, cs.actions,
+                          cs.action_negated);
         }
         for (const std::string& g : cd_ref.attach_groups) {
-          (impl->groups[g].*index).Add(id, cs.actions, cs.action_negated);
+          impl->index.Add(id, impl->PartitionFor(&impl->groups, g), list, cs.actions,
+                          cs.action_negated);
         }
       }
       cs.action_matcher = internal::ActionMatcher::Build(std::move(cs.actions));

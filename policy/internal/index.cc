@@ -52,40 +52,73 @@ bool ActionMatcher::MatchesWildcards(std::string_view lower_action) const noexce
   return false;
 }
 
-void ActionIndex::PushUnique(std::vector<uint32_t>* ids, uint32_t id) {
-  if (ids->empty() || ids->back() != id) ids->push_back(id);
-}
-
-const std::vector<uint32_t>* ActionIndex::Find(const Buckets& buckets, std::string_view key) {
-  auto it = buckets.find(key);
-  return it == buckets.end() ? nullptr : &it->second;
-}
-
-void ActionIndex::CollectCandidates(std::string_view lower_action, CandidateLists* out) const {
-  out->Push(Find(exact_, lower_action), true);
-  if (size_t colon = lower_action.find(':'); colon != std::string_view::npos) {
-    out->Push(Find(service_, lower_action.substr(0, colon)), false);
+void ActionIndex::AddTo(Bucket* bucket, uint32_t partition, size_t list, uint32_t id) {
+  auto it = std::lower_bound(
+      bucket->begin(), bucket->end(), partition,
+      [](const PartitionIds& p, uint32_t wanted) { return p.partition < wanted; });
+  if (it == bucket->end() || it->partition != partition) {
+    it = bucket->insert(it, PartitionIds{});
+    it->partition = partition;
   }
-  out->Push(&always_, false);
+  std::vector<uint32_t>& ids = it->ids[list];
+  if (ids.empty() || ids.back() != id) ids.push_back(id);
 }
 
-void ActionIndex::Add(uint32_t id, const std::vector<Glob>& lower_patterns, bool not_action) {
+void ActionIndex::CollectFrom(const Bucket* bucket, bool exact, size_t list,
+                              const uint32_t* partitions, size_t n, CandidateLists* out) {
+  if (bucket == nullptr || bucket->empty()) return;
+  for (size_t i = 0; i < n; ++i) {
+    auto it = std::lower_bound(
+        bucket->begin(), bucket->end(), partitions[i],
+        [](const PartitionIds& p, uint32_t wanted) { return p.partition < wanted; });
+    if (it != bucket->end() && it->partition == partitions[i]) out->Push(&it->ids[list], exact);
+  }
+}
+
+ActionIndex::Found ActionIndex::Find(std::string_view lower_action) const {
+  Found found;
+  if (auto it = exact_.find(lower_action); it != exact_.end()) found.exact = &it->second;
+  if (size_t colon = lower_action.find(':'); colon != std::string_view::npos) {
+    if (auto it = service_.find(lower_action.substr(0, colon)); it != service_.end()) {
+      found.service = &it->second;
+    }
+  }
+  return found;
+}
+
+void ActionIndex::Collect(const Found& found, size_t list, const uint32_t* partitions, size_t n,
+                          CandidateLists* out) const {
+  CollectFrom(found.exact, true, list, partitions, n, out);
+  CollectFrom(found.service, false, list, partitions, n, out);
+  CollectFrom(&always_, false, list, partitions, n, out);
+}
+
+size_t ActionIndex::always_count() const {
+  size_t n = 0;
+  for (const PartitionIds& p : always_) {
+    for (const auto& ids : p.ids) n += ids.size();
+  }
+  return n;
+}
+
+void ActionIndex::Add(uint32_t id, uint32_t partition, size_t list,
+                      const std::vector<Glob>& lower_patterns, bool not_action) {
   if (not_action) {
     // NotAction applies to every action it does not list: always a candidate.
-    PushUnique(&always_, id);
+    AddTo(&always_, partition, list, id);
     return;
   }
   for (const Glob& pattern : lower_patterns) {
     if (pattern.IsLiteral()) {
-      PushUnique(&exact_[std::string(pattern.LiteralPrefix())], id);
+      AddTo(&exact_[std::string(pattern.LiteralPrefix())], partition, list, id);
       continue;
     }
     std::string_view prefix = pattern.LiteralPrefix();
     size_t colon = prefix.find(':');
     if (colon == std::string_view::npos) {
-      PushUnique(&always_, id);
+      AddTo(&always_, partition, list, id);
     } else {
-      PushUnique(&service_[std::string(prefix.substr(0, colon))], id);
+      AddTo(&service_[std::string(prefix.substr(0, colon))], partition, list, id);
     }
   }
 }

@@ -114,45 +114,66 @@ void MergeCandidates(CandidateLists& candidate_lists, Fn&& fn) {
 // - a pattern whose wildcards all come after the service's colon (`s3:get*`) goes to the
 //   bucket of its service (`s3`);
 // - everything else (`*`, `*:get*`, `s3*:x`) and every NotAction statement goes to the
-//   small always-check list.
-// A decision visits the exact bucket of its action, the bucket of its service and the
-// always list, merged in statement order, each statement once.
+//   small always-check bucket.
+// Inside a bucket, statements are kept per partition (the caller's grouping, e.g. by
+// attachment) and per list (the caller's passes, e.g. denies and allows), each a sorted id
+// list. A decision finds its two buckets once (two hash lookups), then collects the lists
+// of the partitions and pass it wants and merges them in statement order.
 //
 // Thread-safety: build single-threaded; after the last Add const methods may run concurrently.
 class ActionIndex {
  public:
-  // Adds statement `id` with its lower-cased action patterns. REQUIRES: ids are added in
-  // increasing order (the same id again is ignored).
-  void Add(uint32_t id, const std::vector<Glob>& lower_patterns, bool not_action);
+  static constexpr size_t kLists = 3;
 
-  // Adds the candidate lists of `lower_action` to `out`: its exact bucket (exact), the
-  // bucket of its service and the always list. Never allocates (see CandidateLists).
-  void CollectCandidates(std::string_view lower_action, CandidateLists* out) const;
+  // Adds statement `id` of `partition` to list `list` (< kLists) with its lower-cased
+  // action patterns. REQUIRES: ids are added in increasing order (the same id again is
+  // ignored).
+  void Add(uint32_t id, uint32_t partition, size_t list, const std::vector<Glob>& lower_patterns,
+           bool not_action);
 
-  // Calls fn(id, action_known_to_match) for every candidate statement of `lower_action`,
-  // in increasing id order, once per statement. When action_known_to_match is false the
-  // caller must still match the statement's patterns.
+  struct PartitionIds {
+    uint32_t partition = 0;
+    std::array<std::vector<uint32_t>, kLists> ids;
+  };
+  using Bucket = std::vector<PartitionIds>;  // sorted by partition
+
+  // The buckets of one action: found once per decision, reused for every list.
+  struct Found {
+    const Bucket* exact = nullptr;
+    const Bucket* service = nullptr;
+  };
+  Found Find(std::string_view lower_action) const;
+
+  // Adds to `out` the lists `list` of the given partitions (each at most once, in any
+  // order) from the exact bucket (marked exact), the service bucket and the always bucket.
+  void Collect(const Found& found, size_t list, const uint32_t* partitions, size_t n,
+               CandidateLists* out) const;
+
+  // Calls fn(id, action_known_to_match) for the candidates of `lower_action` in one list
+  // and one partition, in increasing id order, once per statement.
   template <class Fn>
-  void ForEachCandidate(std::string_view lower_action, Fn&& fn) const {
+  void ForEachCandidate(std::string_view lower_action, Fn&& fn, size_t list = 0,
+                        uint32_t partition = 0) const {
     CandidateLists lists;
-    CollectCandidates(lower_action, &lists);
+    Collect(Find(lower_action), list, &partition, 1, &lists);
     MergeCandidates(lists, fn);
   }
 
   size_t exact_bucket_count() const { return exact_.size(); }
   size_t service_bucket_count() const { return service_.size(); }
-  size_t always_count() const { return always_.size(); }
+  // Statements of every partition and list in the always bucket.
+  size_t always_count() const;
 
  private:
-  using Buckets =
-      std::unordered_map<std::string, std::vector<uint32_t>, StringHash, std::equal_to<>>;
+  using Buckets = std::unordered_map<std::string, Bucket, StringHash, std::equal_to<>>;
 
-  static void PushUnique(std::vector<uint32_t>* ids, uint32_t id);
-  static const std::vector<uint32_t>* Find(const Buckets& buckets, std::string_view key);
+  static void AddTo(Bucket* bucket, uint32_t partition, size_t list, uint32_t id);
+  static void CollectFrom(const Bucket* bucket, bool exact, size_t list,
+                          const uint32_t* partitions, size_t n, CandidateLists* out);
 
   Buckets exact_;
   Buckets service_;
-  std::vector<uint32_t> always_;
+  Bucket always_;
 };
 
 }  // namespace fnjail::policy::internal

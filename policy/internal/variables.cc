@@ -12,9 +12,15 @@ bool IsSpace(char c) { return c == ' ' || c == '\t'; }
 
 ContextView::ContextView(const std::map<std::string, ContextValue>& context)
     : context_(context) {
+  // One pass over the tree: the flat copy (when small) and the key bits.
   flat_ok_ = context.size() <= kFlatEntries;
-  if (!flat_ok_) return;
-  for (const auto& [key, value] : context) flat_[flat_size_++] = Entry{key, &value};
+  for (const auto& [key, value] : context) {
+    if (flat_ok_) flat_[flat_size_++] = Entry{key, &value};
+    if (!value.values.empty()) {
+      const uint16_t bit = KeyBit(key);
+      key_words_[bit >> 6] |= uint64_t{1} << (bit & 63);
+    }
+  }
 }
 
 ContextView::Lookup ContextView::Find(std::string_view lower_key) const noexcept {

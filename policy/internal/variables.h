@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -30,9 +31,31 @@ class ContextView {
   // Finds `lower_key` (already lower-case). Linear in the context size, no allocation.
   Lookup Find(std::string_view lower_key) const noexcept;
 
+  // A 1024-bit Bloom-style set of the keys present (with at least one value), over a
+  // hash of the lower-cased key: a clear bit proves a key absent, a set bit proves
+  // nothing. KeyBit(key) is the bit of `key` (either case).
+  static uint16_t KeyBit(std::string_view key) noexcept {
+    // The length and four characters (lower-cased), spread by a multiplicative hash:
+    // constant time whatever the key's length. Collisions only cost precision.
+    const size_t n = key.size();
+    auto at = [&](size_t i) -> uint64_t {
+      return i < n ? static_cast<uint8_t>(LowerAsciiChar(key[i])) : 0;
+    };
+    uint64_t h = n;
+    h = h * 131 + at(n - 1);
+    h = h * 131 + at(n - 2);
+    h = h * 131 + at(n - 3);
+    h = h * 131 + at(n / 2);
+    h *= 0x9E3779B97F4A7C15ULL;
+    return static_cast<uint16_t>(h >> (64 - kKeyBitsLog2));
+  }
+  bool MayHave(uint16_t bit) const noexcept { return (key_words_[bit >> 6] >> (bit & 63)) & 1U; }
+
  private:
   // Small contexts (the usual case) are scanned as a flat array rather than a tree.
   static constexpr size_t kFlatEntries = 24;
+  static constexpr size_t kKeyBitsLog2 = 10;
+  static constexpr size_t kKeyBits = size_t{1} << kKeyBitsLog2;
   struct Entry {
     std::string_view key;
     const ContextValue* value = nullptr;
@@ -41,6 +64,7 @@ class ContextView {
   std::array<Entry, kFlatEntries> flat_;
   size_t flat_size_ = 0;
   bool flat_ok_ = false;
+  std::array<uint64_t, kKeyBits / 64> key_words_{};
 };
 
 // A string from a policy with its policy variables parsed. Text outside `${...}` is kept

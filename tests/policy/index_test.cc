@@ -56,18 +56,58 @@ TEST(ActionMatcherTest, LongListsStillMatchEveryEntry) {
 
 TEST(ActionIndexTest, BucketsAndMergesCandidatesOncePerStatementInOrder) {
   ActionIndex index;
-  index.Add(0, Globs({"s3:getobject", "s3:get*"}), false);  // exact and service
-  index.Add(1, Globs({"s3:*"}), false);                      // service
-  index.Add(2, Globs({"*"}), false);                         // always
-  index.Add(3, Globs({"ec2:*"}), false);                     // other service
-  index.Add(4, Globs({"iam:*"}), true);                      // NotAction: always
-  index.Add(5, Globs({"s3:getobject"}), false);              // exact
+  index.Add(0, 0, 0, Globs({"s3:getobject", "s3:get*"}), false);  // exact and service
+  index.Add(1, 0, 0, Globs({"s3:*"}), false);                      // service
+  index.Add(2, 0, 0, Globs({"*"}), false);                         // always
+  index.Add(3, 0, 0, Globs({"ec2:*"}), false);                     // other service
+  index.Add(4, 0, 0, Globs({"iam:*"}), true);                      // NotAction: always
+  index.Add(5, 0, 0, Globs({"s3:getobject"}), false);              // exact
   EXPECT_EQ(index.always_count(), 2u);
   using P = std::pair<uint32_t, bool>;
   EXPECT_THAT(Candidates(index, "s3:getobject"),
               ::testing::ElementsAre(P{0, true}, P{1, false}, P{2, false}, P{4, false}, P{5, true}));
   EXPECT_THAT(Candidates(index, "ec2:run"), ::testing::ElementsAre(P{2, false}, P{3, false}, P{4, false}));
   EXPECT_THAT(Candidates(index, "nocolon"), ::testing::ElementsAre(P{2, false}, P{4, false}));
+}
+
+TEST(ActionIndexTest, ListsAndPartitionsAreKeptApart) {
+  ActionIndex index;
+  index.Add(0, 0, 0, Globs({"fn:invoke"}), false);
+  index.Add(1, 2, 0, Globs({"fn:*"}), false);
+  index.Add(2, 1, 1, Globs({"fn:invoke"}), false);
+  index.Add(3, 2, 1, Globs({"*"}), false);
+  index.Add(4, 1, 0, Globs({"fn:invoke"}), false);
+  using P = std::pair<uint32_t, bool>;
+  auto collect = [&](size_t list, std::vector<uint32_t> partitions) {
+    CandidateLists lists;
+    index.Collect(index.Find("fn:invoke"), list, partitions.data(), partitions.size(), &lists);
+    std::vector<P> out;
+    MergeCandidates(lists, [&](uint32_t id, bool known) { out.emplace_back(id, known); });
+    return out;
+  };
+  EXPECT_THAT(collect(0, {0}), ::testing::ElementsAre(P{0, true}));
+  EXPECT_THAT(collect(0, {0, 1, 2}), ::testing::ElementsAre(P{0, true}, P{1, false}, P{4, true}));
+  EXPECT_THAT(collect(0, {2, 1}), ::testing::ElementsAre(P{1, false}, P{4, true}));
+  EXPECT_THAT(collect(1, {0, 1, 2}), ::testing::ElementsAre(P{2, true}, P{3, false}));
+  EXPECT_THAT(collect(1, {0}), ::testing::IsEmpty());
+}
+
+TEST(ActionIndexTest, ManyListsOverflowTheInlineStorage) {
+  ActionIndex index;
+  std::vector<uint32_t> partitions;
+  for (uint32_t p = 0; p < 40; ++p) {
+    index.Add(p, p, 0, Globs({"fn:invoke", "fn:*", "*"}), false);
+    partitions.push_back(p);
+  }
+  CandidateLists lists;
+  index.Collect(index.Find("fn:invoke"), 0, partitions.data(), partitions.size(), &lists);
+  EXPECT_EQ(lists.size(), 120u);
+  std::vector<uint32_t> ids;
+  MergeCandidates(lists, [&](uint32_t id, bool known) {
+    EXPECT_TRUE(known);
+    ids.push_back(id);
+  });
+  EXPECT_EQ(ids, partitions);
 }
 
 }  // namespace

@@ -43,6 +43,19 @@ TEST(ContextViewTest, SameKeyInTwoSpellingsIsAmbiguous) {
   EXPECT_TRUE(ContextView(ctx).Find("aws:sourceip").ambiguous);
 }
 
+TEST(ContextViewTest, KeyBitsNeverMissAPresentKey) {
+  std::map<std::string, ContextValue> ctx;
+  for (int i = 0; i < 30; ++i) ctx["Aws:Key/" + std::to_string(i)] = One("v");
+  ContextView view(ctx);  // more keys than the flat array holds
+  for (int i = 0; i < 30; ++i) {
+    const std::string lower = "aws:key/" + std::to_string(i);
+    EXPECT_EQ(ContextView::KeyBit(lower), ContextView::KeyBit("AWS:KEY/" + std::to_string(i)));
+    EXPECT_TRUE(view.MayHave(ContextView::KeyBit(lower))) << lower;
+    EXPECT_NE(view.Find(lower).value, nullptr) << lower;
+  }
+  EXPECT_EQ(ContextView::KeyBit(""), ContextView::KeyBit(""));
+}
+
 TEST(TemplateTest, PlainTextHasNoVariables) {
   auto t = Template::Parse("arn:aws:ssm:*:*:automation-definition/x:$DEFAULT");
   ASSERT_TRUE(t.has_value());
