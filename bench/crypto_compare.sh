@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs `openssl speed -evp aes-256-gcm` and fnjail's AEAD and audit benchmarks in the same
-# run, and prints each figure with its ratio to the goal of issue 4:
-#   AEAD sealing of 16 KiB records >= 0.8x raw AEAD (openssl speed, and raw EVP in-process);
+# Runs `openssl speed -evp aes-256-gcm` and fnjail's AEAD, channel and audit benchmarks in
+# the same run, and prints each figure with its ratio to the goal of issue 4:
+#   channel records of 16 KiB >= 0.8x raw AEAD (openssl speed, and raw EVP in-process);
 #   audit appends >= 50k records/s with group commit.
 #
 # usage: bench/crypto_compare.sh [--build-dir DIR] [--seconds N]
@@ -33,9 +33,11 @@ build_dir="$(cd "${build_dir}" 2>/dev/null && pwd)" || die "no build folder \`${
 command -v openssl >/dev/null || die "openssl not found"
 
 aead_bench="${build_dir}/bench/crypto_aead_bench"
+channel_bench="${build_dir}/bench/crypto_channel_bench"
 audit_bench="${build_dir}/bench/crypto_audit_bench"
-if [[ ! -x "${aead_bench}" || ! -x "${audit_bench}" ]]; then
-  bash "${root}/scripts/build.sh" release crypto_aead_bench crypto_audit_bench >&2
+if [[ ! -x "${aead_bench}" || ! -x "${audit_bench}" || ! -x "${channel_bench}" ]]; then
+  bash "${root}/scripts/build.sh" release crypto_aead_bench crypto_channel_bench \
+    crypto_audit_bench >&2
 fi
 
 bench_dir="${FNJAIL_BENCH_DIR:-}"
@@ -70,6 +72,14 @@ fnjail_bps="$(field "${aead_json}" "BM_AeadSeal/16384" bytes_per_second)"
 raw_bps="$(field "${aead_json}" "BM_RawEvpAesGcmSeal/16384" bytes_per_second)"
 [[ -n "${fnjail_bps}" && -n "${raw_bps}" ]] || die "cannot read the AEAD benchmark output"
 
+echo "== crypto_channel_bench (same run)"
+channel_json="$("${channel_bench}" --benchmark_filter='BM_Channel(Seal|Open)/16384$' \
+  --benchmark_min_time="${seconds}" --benchmark_format=json 2>/dev/null)" ||
+  die "crypto_channel_bench failed"
+seal_bps="$(field "${channel_json}" "BM_ChannelSeal/16384" bytes_per_second)"
+open_bps="$(field "${channel_json}" "BM_ChannelOpen/16384" bytes_per_second)"
+[[ -n "${seal_bps}" && -n "${open_bps}" ]] || die "cannot read the channel benchmark output"
+
 echo "== crypto_audit_bench (logs in ${bench_dir})"
 audit_json="$(cd "${bench_dir}" && "${audit_bench}" \
   --benchmark_filter='BM_AuditAppend(GroupCommit|EveryRecordSync)' \
@@ -79,7 +89,8 @@ group="$(field "${audit_json}" "BM_AuditAppendGroupCommit/real_time" items_per_s
 every="$(field "${audit_json}" "BM_AuditAppendEveryRecordSync/real_time" items_per_second)"
 [[ -n "${group}" && -n "${every}" ]] || die "cannot read the audit benchmark output"
 
-awk -v o="${openssl_bps}" -v f="${fnjail_bps}" -v r="${raw_bps}" -v g="${group}" -v e="${every}" '
+awk -v o="${openssl_bps}" -v f="${fnjail_bps}" -v r="${raw_bps}" -v g="${group}" -v e="${every}" \
+  -v cs="${seal_bps}" -v co="${open_bps}" '
   BEGIN {
     printf "\n%-44s %12s %10s\n", "figure", "value", "ratio"
     printf "%-44s %9.2f GB/s\n", "openssl speed aes-256-gcm, 16 KiB", o / 1e9
@@ -87,6 +98,11 @@ awk -v o="${openssl_bps}" -v f="${fnjail_bps}" -v r="${raw_bps}" -v g="${group}"
     printf "%-44s %9.2f GB/s %9.2fx openssl speed (goal >= 0.8)\n", \
       "crypto::Aead seal, 16 KiB", f / 1e9, f / o
     printf "%-44s %12s %9.2fx raw EVP\n", "", "", f / r
+    printf "%-44s %9.2f GB/s %9.2fx openssl speed (goal >= 0.8)\n", \
+      "channel records sealed, 16 KiB", cs / 1e9, cs / o
+    printf "%-44s %12s %9.2fx raw EVP\n", "", "", cs / r
+    printf "%-44s %9.2f GB/s %9.2fx openssl speed (goal >= 0.8)\n", \
+      "channel records opened, 16 KiB", co / 1e9, co / o
     printf "%-44s %9.0f /s  %9.2fx goal of 50k/s\n", "audit appends, group commit", g, g / 50000
     printf "%-44s %9.0f /s  (group commit: %.0fx)\n", "audit appends, fdatasync per record", e, g / e
   }'

@@ -1,4 +1,4 @@
-// fnjail::crypto: OpenSSL 3 primitives, JWT verification and the tamper-evident audit log.
+// fnjail::crypto: primitives, JWT verification, the record channel and the audit log.
 //
 // Everything here is built on OpenSSL 3 EVP, but no OpenSSL type appears in this header:
 // handles live in crypto/internal/. Failures are values: every fallible function returns
@@ -309,6 +309,97 @@ class JwtVerifier {
   std::unique_ptr<Cache> cache_;
 };
 
+
+// ---------------------------------------------------------------------------------------
+// The record channel between the gateway and a runtime (docs/channel.md has the wire
+// format). Each direction has its own key, derived with HKDF-SHA256 from a per-launch
+// secret and bound to the invocation id. Records carry an authenticated header with a
+// sequence number; nonces come from that counter; an explicit final record ends a stream,
+// so truncation is detected. Keys roll forward on their own before 2^24 records or 2^32
+// bytes. Any gap, reorder, replay, bad tag or data after the final record ends the stream
+// for good (the opener stays failed).
+
+enum class ChannelRole { kGateway, kRuntime };
+
+struct ChannelOptions {
+  AeadAlgorithm algorithm = AeadAlgorithm::kAes256Gcm;
+  uint64_t rekey_records = uint64_t{1} << 24;  // at most 2^24 (clamped)
+  uint64_t rekey_bytes = uint64_t{1} << 32;    // at most 2^32 (clamped)
+};
+
+inline constexpr size_t kChannelHeaderSize = 16;
+inline constexpr size_t kChannelMaxPayload = 16 * 1024;
+inline constexpr size_t kChannelMinSecret = 32;
+
+// Seals records in one direction (from `sender`). Not thread-safe; move-only.
+class RecordSealer {
+ public:
+  // REQUIRES: secret.size() >= kChannelMinSecret; invocation_id not empty.
+  static Result<RecordSealer> Create(ByteView secret, ByteView invocation_id,
+                                     ChannelRole sender, const ChannelOptions& options = {});
+  RecordSealer(RecordSealer&&) noexcept;
+  RecordSealer& operator=(RecordSealer&&) noexcept;
+  ~RecordSealer();
+
+  // Appends one data record carrying `payload` (at most kChannelMaxPayload bytes) to `out`.
+  Result<void> Seal(ByteView payload, Bytes& out);
+  // Appends the final record; nothing can be sealed after it.
+  Result<void> SealFinal(Bytes& out);
+  uint64_t records() const noexcept;  // records sealed so far (the next sequence number)
+
+ private:
+  struct Impl;
+  explicit RecordSealer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Opens the records of one direction (sent by `sender`). Not thread-safe; move-only.
+class RecordOpener {
+ public:
+  static Result<RecordOpener> Create(ByteView secret, ByteView invocation_id,
+                                     ChannelRole sender, const ChannelOptions& options = {});
+  RecordOpener(RecordOpener&&) noexcept;
+  RecordOpener& operator=(RecordOpener&&) noexcept;
+  ~RecordOpener();
+
+  // One step of parsing `data` (buffered stream bytes, starting at a record boundary):
+  // returns the bytes consumed, 0 when `data` does not yet hold a whole record. On a data
+  // record the payload replaces `*payload`; on the final record `*final` becomes true.
+  // Any error fails the opener for good.
+  Result<size_t> Open(ByteView data, Bytes* payload, bool* final);
+  // At the end of the stream: an error unless the final record was seen.
+  Result<void> Finish() const;
+  bool finished() const noexcept;
+
+ private:
+  struct Impl;
+  explicit RecordOpener(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A record channel over a connected stream socket (a socketpair to a jail, or TCP).
+// Blocking. One thread sends and one receives at a time. Does not own the descriptor.
+class ChannelEndpoint {
+ public:
+  static Result<ChannelEndpoint> Create(int fd, ByteView secret, ByteView invocation_id,
+                                        ChannelRole self, const ChannelOptions& options = {});
+  ChannelEndpoint(ChannelEndpoint&&) noexcept;
+  ChannelEndpoint& operator=(ChannelEndpoint&&) noexcept;
+  ~ChannelEndpoint();
+
+  // Sends `message` as one or more records (split at kChannelMaxPayload).
+  Result<void> Send(ByteView message);
+  // Sends the final record: the peer's Receive then reports the end of the stream.
+  Result<void> Close();
+  // Receives the next record's payload; std::nullopt after the peer's final record. EOF
+  // without a final record is an error ("truncated").
+  Result<std::optional<Bytes>> Receive();
+
+ private:
+  struct Impl;
+  explicit ChannelEndpoint(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
 
 // ---------------------------------------------------------------------------------------
 // The audit log (docs/audit.md has the file format).
