@@ -94,6 +94,13 @@ TEST(RequestJsonTest, MalformedJsonIsAnError) {
             "expected end of input\n");
 }
 
+TEST(RequestJsonTest, ByteOrderMarkIsSkippedAndPositionsStayRight) {
+  EXPECT_EQ(ErrorsOf(ParseRequestJson("\xef\xbb\xbf{\"principal\": 1}", "bom.json")),
+            "bom.json:1:15: error: `principal` must be a string, found a number\n"
+            "bom.json:1:1: error: request is missing `action`\n"
+            "bom.json:1:1: error: request is missing `resource`\n");
+}
+
 TEST(RequestJsonTest, DeepNestingIsRefused) {
   std::string deep =
       "{\"principal\": \"p\", \"action\": \"a:b\", \"resource\": \"r\", \"context\": "
