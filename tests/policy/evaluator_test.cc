@@ -121,6 +121,20 @@ TEST(EvaluatorTest, ActionsAreCaseInsensitiveAndResourcesCaseSensitive) {
   EXPECT_FALSE(Decide(set, Req("a", "s3:GetObject", "arn:aws:s3:::bucket/k")).allowed);
 }
 
+TEST(EvaluatorTest, LongActionsAndManyContextKeysTakeTheSlowPathsCorrectly) {
+  const std::string long_name(300, 'X');
+  PolicySet set = MustCompile({Doc("p", {
+      Stmt(kAllow).Sid("Long").Action({"svc:" + long_name}).Resource({"*"})
+          .When(Cond("StringEquals", "key29", {"v"})),
+  })});
+  std::vector<std::pair<std::string, ContextValue>> ctx;
+  for (int i = 0; i < 40; ++i) ctx.emplace_back("Key" + std::to_string(i), V("v"));
+  const std::string lower = "SVC:" + std::string(300, 'x');
+  EXPECT_TRUE(Decide(set, Req("a", lower, "r", ctx)).allowed);
+  EXPECT_FALSE(Decide(set, Req("a", lower + "y", "r", ctx)).allowed);
+  EXPECT_FALSE(Decide(set, Req("a", lower, "r")).allowed);
+}
+
 TEST(EvaluatorTest, QuestionMarkAndInnerWildcardsInActions) {
   PolicySet set = MustCompile({Doc("p", {
       Stmt(kAllow).Sid("Q").Action({"fn:Get?"}).Resource({"*"}),
