@@ -124,6 +124,25 @@ constexpr uint32_t kEveryonePartition = 0;
 struct PolicySet::Impl {
   std::vector<CompiledDocument> docs;
   std::vector<CompiledStatement> statements;
+  // Per statement, the few bytes the candidate loop reads first, packed so that the
+  // prefilter of thousands of candidates stays in cache (statements themselves are large
+  // and a cold one costs a memory round trip).
+  struct HotStatement {
+    static constexpr size_t kInlineKeys = 3;
+    std::array<uint16_t, kInlineKeys> key_bits{};  // ContextView::KeyBit of required keys
+    uint8_t key_count = 0;                          // capped at kInlineKeys
+  };
+  std::vector<HotStatement> hot;
+
+  // False when the request lacks a key the statement's conditions need (so it cannot
+  // apply); true when it may apply. Reads only `hot`.
+  bool MayApply(uint32_t id, const ContextView& context) const {
+    const HotStatement& h = hot[id];
+    for (uint8_t i = 0; i < h.key_count; ++i) {
+      if (!context.MayHave(h.key_bits[i])) return false;
+    }
+    return true;
+  }
   // One action index, partitioned: a decision collects the partitions of everyone, of its
   // principal and of its groups, so documents attached to other principals are never
   // visited.
@@ -458,6 +477,7 @@ Decision PolicySet::Impl::Decide(const Request& request) const {
   };
 
   for_each(kDenyList, [&](uint32_t id, bool known) {
+    if (!MayApply(id, context)) return;
     const CompiledStatement& s = statements[id];
     Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, true, true, &error,
                                 nullptr);
@@ -472,6 +492,7 @@ Decision PolicySet::Impl::Decide(const Request& request) const {
 
   bool grant_error = false;
   for_each(kGrantList, [&](uint32_t id, bool known) {
+    if (!MayApply(id, context)) return;
     const CompiledStatement& s = statements[id];
     Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, true, true, &error,
                                 nullptr);
@@ -498,6 +519,7 @@ Decision PolicySet::Impl::Decide(const Request& request) const {
     const size_t grant_count = d.statements.size();
     bool boundary_error = false;
     for_each(kBoundaryList, [&](uint32_t id, bool known) {
+      if (!MayApply(id, context)) return;
       const CompiledStatement& s = statements[id];
       Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, true, true, &error,
                                 nullptr);
@@ -673,6 +695,12 @@ Result<PolicySet> PolicySet::Compile(std::vector<Document> docs) {
                           cs.action_negated);
         }
       }
+      Impl::HotStatement hot;
+      for (uint16_t bit : cs.required_key_bits) {
+        if (hot.key_count == Impl::HotStatement::kInlineKeys) break;
+        hot.key_bits[hot.key_count++] = bit;
+      }
+      impl->hot.push_back(hot);
       cs.action_matcher = internal::ActionMatcher::Build(std::move(cs.actions));
       cs.actions = {};
       impl->statements.push_back(std::move(cs));
