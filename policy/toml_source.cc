@@ -339,14 +339,16 @@ class TomlReader {
   }
 
   // The tables of an array of tables (`[[name]]`); a single table is refused with help.
-  std::vector<const toml::table*> Tables(const toml::key& key, const toml::node& node) {
+  // `header` is the table's full name (`statement.condition`), for the help text.
+  std::vector<const toml::table*> Tables(const toml::key& key, const toml::node& node,
+                                         std::string_view header) {
     std::vector<const toml::table*> out;
     const auto* array = node.as_array();
     if (array == nullptr) {
       Error(Span(node),
             "`" + std::string(key.str()) + "` must be an array of tables, found " +
                 std::string(TypeName(node.type())),
-            "write each one under its own `[[" + std::string(key.str()) + "]]` header");
+            "write each one under its own `[[" + std::string(header) + "]]` header");
       return out;
     }
     for (const toml::node& element : *array) {
@@ -505,7 +507,7 @@ Result<Document> TomlReader::ReadDocument(const toml::table& root) {
       }
     } else if (name == "statement") {
       const size_t errors_before = diagnostics_.size();
-      const std::vector<const toml::table*> tables = Tables(key, node);
+      const std::vector<const toml::table*> tables = Tables(key, node, "statement");
       statement_tables = diagnostics_.size() != errors_before ? 1 : tables.size();
       for (size_t i = 0; i < tables.size(); ++i) {
         if (auto statement = ReadStatement(*tables[i], i, doc.kind)) {
@@ -567,7 +569,7 @@ std::optional<Statement> TomlReader::ReadStatement(const toml::table& table, siz
     } else if (name == "principal" || name == "not_principal") {
       read_element(principal, key, node, name == "not_principal", "principal", "not_principal");
     } else if (name == "condition") {
-      for (const toml::table* condition_table : Tables(key, node)) {
+      for (const toml::table* condition_table : Tables(key, node, "statement.condition")) {
         if (auto condition = ReadCondition(*condition_table)) {
           statement.conditions.push_back(std::move(*condition));
         }
@@ -678,7 +680,7 @@ Result<TestSuite> TomlReader::ReadTestSuite(const toml::table& root) {
       }
     } else if (name == "case") {
       const size_t errors_before = diagnostics_.size();
-      const std::vector<const toml::table*> tables = Tables(key, node);
+      const std::vector<const toml::table*> tables = Tables(key, node, "case");
       case_tables = diagnostics_.size() != errors_before ? 1 : tables.size();
       for (const toml::table* case_table : tables) {
         if (auto test_case = ReadCase(*case_table)) suite.cases.push_back(std::move(*test_case));

@@ -204,6 +204,11 @@ TEST(TomlSourceTest, MissingElementsAndNoStatements) {
   EXPECT_EQ(ErrorsOf(ParseToml("[statement]\neffect = \"deny\"\n", "t.toml")),
             "t.toml:1:1: error: `statement` must be an array of tables, found a table\n"
             "  help: write each one under its own `[[statement]]` header\n");
+  EXPECT_EQ(ErrorsOf(ParseToml("[[statement]]\neffect = \"deny\"\naction = \"a:b\"\n"
+                               "resource = \"*\"\n[statement.condition]\noperator = \"Bool\"\n",
+                               "c.toml")),
+            "c.toml:5:1: error: `condition` must be an array of tables, found a table\n"
+            "  help: write each one under its own `[[statement.condition]]` header\n");
 }
 
 TEST(TomlSourceTest, ActionAndNotActionAreExclusive) {
