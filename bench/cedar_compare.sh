@@ -119,7 +119,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else
 # Medians are the headline: this kind of machine is shared, and a mean absorbs every
 # preemption of the process; the means are printed beside them.
 echo "workload: ${statements} statements, ${total} requests (${allowed} allowed by fnjail)," \
-  "cedar-wasm $(cedar_value cedar_version)"
+  "cedar-wasm $(cedar_value cedar_version), node $(node --version)"
+echo "machine: $(nproc) cpus, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "cedar-wasm: ${cedar_p50} us/decision (median; mean ${cedar_us}, p99 ${cedar_p99};" \
   "statefulIsAuthorized on a preparsed policy set)"
 echo "cedar-wasm stateless: ${cedar_stateless_p50} us/decision (median; mean" \
