@@ -311,6 +311,75 @@ class JwtVerifier {
 
 
 // ---------------------------------------------------------------------------------------
+// HMAC-signed requests (docs/auth.md has the scheme and a worked example).
+//
+// The client signs a canonical form of the request (method, path, sorted query, signed
+// headers, body SHA-256, timestamp) with HMAC-SHA256 and sends
+//   Authorization: FNJ1-HMAC-SHA256 KeyId=<id>, Timestamp=<unix s>,
+//                  SignedHeaders=<a;b>, Signature=<64 hex>
+// The server recomputes it, compares in constant time, and accepts the timestamp only
+// within a window, remembering signatures seen inside it so none is accepted twice.
+
+inline constexpr std::string_view kHmacScheme = "FNJ1-HMAC-SHA256";
+
+struct HttpRequestView {
+  std::string_view method;  // e.g. "POST"
+  std::string_view path;    // as sent, starts with `/`, without the query
+  std::string_view query;   // as sent, without `?`; may be empty
+  std::vector<std::pair<std::string, std::string>> headers;  // as received
+  std::string_view body;
+};
+
+struct RequestSignature {
+  std::string key_id;
+  int64_t timestamp = 0;
+  std::vector<std::string> signed_headers;  // lower-case, sorted, `host` included
+  std::string signature;                    // 64 lower-case hex digits
+};
+
+// The canonical request of docs/auth.md. `signed_headers` are names (any case); each must
+// be present exactly once in the request, and `host` must be among them.
+Result<std::string> CanonicalRequest(const HttpRequestView& request,
+                                     const std::vector<std::string>& signed_headers,
+                                     int64_t timestamp);
+
+// Signs `request` and returns the Authorization header value. REQUIRES: key not empty.
+Result<std::string> SignRequest(ByteView key, std::string_view key_id,
+                                const HttpRequestView& request,
+                                const std::vector<std::string>& signed_headers,
+                                int64_t timestamp);
+
+// Parses an Authorization header value of the scheme above (strictly: each parameter
+// exactly once, nothing else).
+Result<RequestSignature> ParseRequestSignature(std::string_view authorization);
+
+// Verifies signed requests. Thread-safe.
+class HmacRequestVerifier {
+ public:
+  // Returns the key for a key id, or nullopt when there is none.
+  using KeyLookup = std::function<std::optional<Bytes>(std::string_view key_id)>;
+
+  explicit HmacRequestVerifier(KeyLookup lookup, int64_t window_seconds = 300,
+                               size_t replay_capacity = 100000);
+  ~HmacRequestVerifier();
+  HmacRequestVerifier(const HmacRequestVerifier&) = delete;
+  HmacRequestVerifier& operator=(const HmacRequestVerifier&) = delete;
+
+  // Returns the verified signature (its key id names the caller). Fails on a malformed
+  // header, an unknown key, a timestamp outside now +- window, a wrong signature, or a
+  // signature already accepted within the window (a replay). When the replay memory is
+  // full, requests are refused rather than let a replay through (fail closed).
+  Result<RequestSignature> Verify(const HttpRequestView& request,
+                                  std::string_view authorization, int64_t now_unix);
+
+ private:
+  struct State;
+  KeyLookup lookup_;
+  int64_t window_;
+  std::unique_ptr<State> state_;
+};
+
+// ---------------------------------------------------------------------------------------
 // The record channel between the gateway and a runtime (docs/channel.md has the wire
 // format). Each direction has its own key, derived with HKDF-SHA256 from a per-launch
 // secret and bound to the invocation id. Records carry an authenticated header with a
