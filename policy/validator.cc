@@ -258,7 +258,7 @@ bool StatementCovers(const Statement& a, const Statement& b) {
 
 // What a condition's values must parse as. The parsers are the evaluator's own, so lint
 // and evaluation agree on what a value means.
-enum class ValueType { kText, kNumber, kDate, kBool, kBinary, kIp };
+enum class ValueType { kText, kNumber, kDate, kBool, kBinary, kIp, kArn };
 
 ValueType ValueTypeOf(Operator op) {
   switch (op) {
@@ -290,11 +290,12 @@ ValueType ValueTypeOf(Operator op) {
     case Operator::kStringNotEqualsIgnoreCase:
     case Operator::kStringLike:
     case Operator::kStringNotLike:
+      return ValueType::kText;
     case Operator::kArnEquals:
     case Operator::kArnLike:
     case Operator::kArnNotEquals:
     case Operator::kArnNotLike:
-      return ValueType::kText;
+      return ValueType::kArn;
   }
   return ValueType::kText;
 }
@@ -542,6 +543,13 @@ class Linter {
             if (!internal::ParseIpNetwork(v.text)) {
               what = "an IP address or CIDR block";
               help = "write e.g. `203.0.113.0/24` or `2001:db8::/32`";
+            }
+            break;
+          case ValueType::kArn:
+            // Six colon-separated components, as the compiler splits the pattern.
+            if (std::count(v.text.begin(), v.text.end(), ':') < 5) {
+              what = "an ARN";
+              help = "write all six components: `arn:partition:service:region:account:resource`";
             }
             break;
           case ValueType::kText:

@@ -323,11 +323,16 @@ TEST(TomlWriterTest, RandomTextRoundTrips) {
         return static_cast<char32_t>(0x20 + rng() % 0x5F);  // printable ASCII
     }
   };
+  // Documents only come from the front ends, which refuse a malformed `${` variable; random
+  // text that happens to open one is drawn again (well-formed variables have their own tests).
   auto random_text = [&](bool with_controls = false) {
     controls = with_controls;
     std::string text;
-    const size_t length = 1 + rng() % 12;
-    for (size_t i = 0; i < length; ++i) text += EncodeUtf8(random_code());
+    do {
+      text.clear();
+      const size_t length = 1 + rng() % 12;
+      for (size_t i = 0; i < length; ++i) text += EncodeUtf8(random_code());
+    } while (text.find("${") != std::string::npos);
     return text;
   };
   for (int round = 0; round < 200; ++round) {

@@ -256,13 +256,14 @@ TEST(ValidatorTest, ValueErrorsAreTheOnesCompilingTheSetReports) {
   s.conditions.push_back(Cond("DateLessThan", "aws:CurrentTime", {"yesterday"}, 4));
   s.conditions.push_back(Cond("IpAddress", "aws:SourceIp", {"300.0.0.1"}, 8));
   s.conditions.push_back(Cond("Bool", "aws:SecureTransport", {"yes"}, 12));
+  s.conditions.push_back(Cond("ArnLike", "aws:SourceArn", {"arn:aws:s3:::b", "arn:aws:s3"}, 16));
   Document doc = Doc({s});
   auto compiled = PolicySet::Compile({doc});
   ASSERT_FALSE(compiled.has_value());
   std::vector<std::string> from_compile;
   for (const auto& d : compiled.error()) from_compile.push_back(d.ToString());
   auto lint = Lint(doc);
-  EXPECT_EQ(lint.size(), 3u);
+  EXPECT_EQ(lint.size(), 4u);
   for (const auto& d : lint) EXPECT_THAT(from_compile, Contains(d.ToString()));
 }
 
