@@ -20,6 +20,16 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
+// An HTTP field name is a token (RFC 9110 section 5.6.2). Anything else could not appear in
+// a real request, and `,` or `=` would break the SignedHeaders parameter.
+bool IsToken(std::string_view s) {
+  static constexpr std::string_view kExtra = "!#$%&'*+-.^_`|~";
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           kExtra.find(c) != std::string_view::npos;
+  });
+}
+
 std::string_view TrimSpaces(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -86,7 +96,7 @@ Result<std::string> CanonicalRequest(const HttpRequestView& request,
   }
   std::string headers_block;
   for (const auto& name : names) {
-    if (name.empty() || name.find_first_of(":; \t") != std::string::npos || HasControl(name)) {
+    if (!IsToken(name)) {
       return Fail(kOp, "bad header name `" + name + "`");
     }
     const std::string* value = nullptr;

@@ -75,6 +75,10 @@ TEST(RequestSigningTest, CanonicalRequestRefusesAmbiguity) {
   r = ExampleRequest();
   r.headers[0].second = "api.example.com\r\nX-Injected: 1";
   EXPECT_THAT(CanonicalRequest(r, {"host"}, kTs), HasError("control character"));
+  // Header names are HTTP tokens: a `,` would also break the SignedHeaders parameter.
+  r = ExampleRequest();
+  r.headers.push_back({"x,y", "1"});
+  EXPECT_THAT(CanonicalRequest(r, {"host", "x,y"}, kTs), HasError("bad header name `x,y`"));
   r = ExampleRequest();
   r.path = "v1/no-slash";
   EXPECT_THAT(CanonicalRequest(r, {"host"}, kTs), HasError("must start with `/`"));
