@@ -126,11 +126,12 @@ std::optional<Diagnostic> CheckBytes(std::string_view text, std::string_view fil
   return std::nullopt;
 }
 
-// The longest run of unquoted key or value characters accepted. toml++ 3.3.0 looks ahead
-// over a number or date in a ring buffer of 128 characters; a date padded with `_` to
-// fill it and followed by ` 0` makes parse_value step back further than the buffer holds
-// (its `negative_offset_ + count <= history_.count` check, an out-of-bounds read with
-// assertions off). No real key, number or date comes near this length.
+// The longest unquoted key or value accepted. toml++ 3.3.0 looks ahead over a value that
+// starts with a digit or sign (a number or date) in a ring buffer of 128 characters, up
+// to the next value terminator and whatever lies between (quotes included); a date padded
+// with `_` to fill it and followed by ` 0` makes parse_value step back further than the
+// buffer holds (its `negative_offset_ + count <= history_.count` check, an out-of-bounds
+// read with assertions off). No real key, number or date comes near this length.
 constexpr size_t kMaxUnquotedRun = 100;
 
 bool IsUnquotedRunChar(char c) {
@@ -138,14 +139,38 @@ bool IsUnquotedRunChar(char c) {
          c == '-' || c == '+' || c == '.' || c == ':';
 }
 
-// Finds the first run of unquoted characters longer than kMaxUnquotedRun, skipping
-// strings (basic, literal and their multi-line forms) and comments as TOML defines them.
-// Returns its offset. REQUIRES: `text` passed CheckBytes.
+// What ends toml++'s look-ahead over a value (its is_value_terminator).
+bool IsValueTerminator(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ']' || c == '}' || c == ',' ||
+         c == '#';
+}
+
+// True when the token toml++ would scan from `start` (to the next value terminator,
+// whatever lies between) is longer than kMaxUnquotedRun. Stops counting past the limit.
+bool IsOverlongLookAhead(std::string_view text, size_t start) {
+  size_t end = start;
+  while (end < text.size() && end - start <= kMaxUnquotedRun && !IsValueTerminator(text[end])) {
+    ++end;
+  }
+  return end - start > kMaxUnquotedRun;
+}
+
+// Finds the first overlong run of unquoted characters: a bare run longer than
+// kMaxUnquotedRun, or a token starting with a digit or sign (where toml++ starts its
+// look-ahead) whose look-ahead is. Strings (basic, literal and their multi-line forms)
+// and comments are skipped as TOML defines them; toml++ agrees up to the first error it
+// reports, and the look-ahead is measured as toml++ measures it, through quotes. Returns
+// the offset. REQUIRES: `text` passed CheckBytes.
 std::optional<size_t> FindOverlongUnquotedRun(std::string_view text) {
   size_t run_start = std::string_view::npos;
   size_t i = 0;
   while (i < text.size()) {
     const char c = text[i];
+    const bool starts_token = i == 0 || !IsUnquotedRunChar(text[i - 1]);
+    if (starts_token && ((c >= '0' && c <= '9') || c == '+' || c == '-') &&
+        IsOverlongLookAhead(text, i)) {
+      return i;
+    }
     if (IsUnquotedRunChar(c)) {
       if (run_start == std::string_view::npos) run_start = i;
       if (i - run_start + 1 > kMaxUnquotedRun) return run_start;

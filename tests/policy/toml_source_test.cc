@@ -278,6 +278,18 @@ TEST(TomlSourceTest, OverlongUnquotedRunsAreRefused) {
   EXPECT_EQ(ErrorsOf(ParseToml("id = \"x\"\n" + padded, "pad.toml")),
             "pad.toml:2:5: error: unquoted key or value longer than 100 characters\n"
             "  help: put long keys in quotes\n");
+  // toml++'s look-ahead runs through any character up to a terminator, quotes included,
+  // so its extent is what is measured (the first input was found by fuzzing).
+  const std::string junk =
+      "a = 1`" + std::string(26, '_') + "[" + std::string(90, '_') + "9-05-27 00:00:00\n";
+  EXPECT_EQ(ErrorsOf(ParseToml(junk, "junk.toml")),
+            "junk.toml:1:5: error: unquoted key or value longer than 100 characters\n"
+            "  help: put long keys in quotes\n");
+  const std::string quoted =
+      "a = [\n  1\"" + std::string(60, '_') + "\"" + std::string(60, '_') + "9-05-27 00:00:00]\n";
+  EXPECT_EQ(ErrorsOf(ParseToml(quoted, "quoted.toml")),
+            "quoted.toml:2:3: error: unquoted key or value longer than 100 characters\n"
+            "  help: put long keys in quotes\n");
   EXPECT_EQ(ErrorsOf(ParseToml(std::string(101, 'k') + " = 1\n", "key.toml")),
             "key.toml:1:1: error: unquoted key or value longer than 100 characters\n"
             "  help: put long keys in quotes\n");
