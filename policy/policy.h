@@ -138,8 +138,11 @@ class PolicySet {
   // An empty set: every request is denied (implicit-deny).
   PolicySet();
 
-  // Compiles documents into an index. Fails only on what the front ends could not see
-  // (duplicate document ids).
+  // Compiles documents into an index. Fails, reporting every problem with its span, on
+  // duplicate document ids and on values the evaluator cannot use: condition values that
+  // do not parse for their operator (numbers, dates, booleans, base64, IP/CIDR, ARNs with
+  // fewer than six components), malformed `${...}` variables, variables where none are
+  // allowed. Lint() reports the same value errors with the same wording.
   static Result<PolicySet> Compile(std::vector<Document> docs);
 
   // Decides one request. Pure and noexcept: an internal failure is a deny with an error.
