@@ -22,6 +22,9 @@ void RegisterTokenCommands(CLI::App& app, Runner* run);
 // Adds `audit` (verify, show, checkpoint export); crypto_commands.cc.
 void RegisterAuditCommands(CLI::App& app, Runner* run);
 
+// Adds `keys` (API keys: create, list, revoke); crypto_commands.cc.
+void RegisterKeysCommands(CLI::App& app, Runner* run);
+
 // Adds `run`: runs a command in a jail (sandbox/sandbox.h).
 void RegisterRunCommand(CLI::App& app, Runner* run);
 

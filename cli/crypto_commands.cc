@@ -1,4 +1,4 @@
-// `fnjail token` and `fnjail audit`: operator tools over the crypto library.
+// `fnjail token`, `fnjail audit` and `fnjail keys`: operator tools over the crypto library.
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -322,6 +322,80 @@ void AddAuditCommonOptions(CLI::App* cmd, AuditCommonOptions* opts) {
                   "Ed25519 checkpoint public key, PEM (overrides [audit] public_key)");
 }
 
+// ---- keys ---------------------------------------------------------------------------------
+
+struct KeysOptions {
+  std::string store;
+  std::string pepper;
+  std::string name;
+  std::string id;
+};
+
+int RunKeysCreate(const KeysOptions& opts) {
+  auto pepper = crypto::LoadPepperFile(opts.pepper);
+  if (!pepper) {
+    std::cerr << "fnjail: " << pepper.error().message() << '\n';
+    return kExitBadInput;
+  }
+  auto store = crypto::ApiKeyStore::Load(opts.store);
+  if (!store) {
+    std::cerr << "fnjail: " << store.error().message() << '\n';
+    return kExitBadInput;
+  }
+  auto created = store->Create(pepper->view(), opts.name, NowUnix());
+  if (!created) {
+    std::cerr << "fnjail: " << created.error().message() << '\n';
+    return kExitFailed;
+  }
+  auto saved = store->Save(opts.store);
+  if (!saved) {
+    std::cerr << "fnjail: " << saved.error().message() << '\n';
+    return kExitFailed;
+  }
+  std::cout << created->key << '\n';
+  std::cerr << "fnjail: created key `" << created->info.id << "` (" << opts.name
+            << "); it is shown only this once\n";
+  return kExitOk;
+}
+
+int RunKeysList(const KeysOptions& opts) {
+  auto store = crypto::ApiKeyStore::Load(opts.store);
+  if (!store) {
+    std::cerr << "fnjail: " << store.error().message() << '\n';
+    return kExitBadInput;
+  }
+  for (const auto& k : store->keys()) {
+    nlohmann::ordered_json line;
+    line["id"] = k.id;
+    line["name"] = k.name;
+    line["created"] = k.created_at;
+    line["revoked"] = k.revoked;
+    std::cout << line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+              << '\n';
+  }
+  return kExitOk;
+}
+
+int RunKeysRevoke(const KeysOptions& opts) {
+  auto store = crypto::ApiKeyStore::Load(opts.store);
+  if (!store) {
+    std::cerr << "fnjail: " << store.error().message() << '\n';
+    return kExitBadInput;
+  }
+  auto revoked = store->Revoke(opts.id);
+  if (!revoked) {
+    std::cerr << "fnjail: " << revoked.error().message() << '\n';
+    return kExitFailed;
+  }
+  auto saved = store->Save(opts.store);
+  if (!saved) {
+    std::cerr << "fnjail: " << saved.error().message() << '\n';
+    return kExitFailed;
+  }
+  std::cerr << "fnjail: revoked key `" << opts.id << "`\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 void RegisterTokenCommands(CLI::App& app, Runner* run) {
@@ -422,6 +496,62 @@ void RegisterAuditCommands(CLI::App& app, Runner* run) {
       "Example: fnjail audit checkpoint --config fnjail.toml >> /mnt/offsite/checkpoints.jsonl");
   cp_cmd->callback(
       [run, checkpoint] { *run = [checkpoint] { return RunAuditCheckpoint(*checkpoint); }; });
+}
+
+void RegisterKeysCommands(CLI::App& app, Runner* run) {
+  auto* group = app.add_subcommand("keys", "Create, list and revoke API keys");
+  group->require_subcommand(1);
+  group->footer(
+      "A key is `fnjk_<id>_<secret>`. The store (a JSON file, mode 0600) keeps only the id,\n"
+      "a name, the creation time, the revoked flag and HMAC-SHA256(pepper, key); the pepper\n"
+      "is a server secret of 32+ random bytes in a file only its owner can read, e.g.\n"
+      "`head -c 32 /dev/urandom > pepper && chmod 600 pepper`. See docs/auth.md.");
+
+  auto create = std::make_shared<KeysOptions>();
+  auto* create_cmd = group->add_subcommand(
+      "create",
+      "Create an API key and print it once.\n\n"
+      "Draws a 256-bit random key, prints it on stdout (the only time it is ever shown),\n"
+      "and adds its peppered hash to the store. Hand the key to its user now; it cannot\n"
+      "be recovered, only revoked and replaced.");
+  create_cmd->add_option("--store", create->store, "Key store file (created when missing)")
+      ->required();
+  create_cmd->add_option("--pepper", create->pepper, "Pepper file (mode 0600, 32+ bytes)")
+      ->required();
+  create_cmd->add_option("--name", create->name, "Who or what the key is for")->required();
+  create_cmd->footer(
+      "Exit status: 0 when the key was created and stored, 1 when it could not be stored,\n"
+      "2 on bad usage, an unreadable store or a pepper file with loose permissions.\n"
+      "Example: fnjail keys create --store /etc/fnjail/keys.json \\\n"
+      "           --pepper /etc/fnjail/pepper --name \"ci deploy\" > ci.key");
+  create_cmd->callback([run, create] { *run = [create] { return RunKeysCreate(*create); }; });
+
+  auto list = std::make_shared<KeysOptions>();
+  auto* list_cmd = group->add_subcommand(
+      "list",
+      "List the stored API keys as JSON lines.\n\n"
+      "Prints one line per key: {\"id\", \"name\", \"created\", \"revoked\"}. Secrets are\n"
+      "never stored, so never listed.");
+  list_cmd->add_option("--store", list->store, "Key store file")->required();
+  list_cmd->footer(
+      "Exit status: 0 on success, 2 on bad usage or an unreadable store.\n"
+      "Example: fnjail keys list --store /etc/fnjail/keys.json");
+  list_cmd->callback([run, list] { *run = [list] { return RunKeysList(*list); }; });
+
+  auto revoke = std::make_shared<KeysOptions>();
+  auto* revoke_cmd = group->add_subcommand(
+      "revoke",
+      "Revoke an API key by its id.\n\n"
+      "Marks the key revoked in the store; from then on it fails authentication. The\n"
+      "entry is kept so the id stays reserved and the audit log stays readable.");
+  revoke_cmd->add_option("--store", revoke->store, "Key store file")->required();
+  revoke_cmd->add_option("ID", revoke->id, "The key id (the 12 hex digits after `fnjk_`)")
+      ->required();
+  revoke_cmd->footer(
+      "Exit status: 0 when revoked, 1 when no key has that id or the store cannot be\n"
+      "written, 2 on bad usage or an unreadable store.\n"
+      "Example: fnjail keys revoke --store /etc/fnjail/keys.json 3f9a0c12d4e5");
+  revoke_cmd->callback([run, revoke] { *run = [revoke] { return RunKeysRevoke(*revoke); }; });
 }
 
 }  // namespace fnjail::cli

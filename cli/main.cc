@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   fnjail::cli::RegisterPolicyCommands(app, &run);
   fnjail::cli::RegisterTokenCommands(app, &run);
   fnjail::cli::RegisterAuditCommands(app, &run);
+  fnjail::cli::RegisterKeysCommands(app, &run);
   fnjail::cli::RegisterRunCommand(app, &run);
 
   try {

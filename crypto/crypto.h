@@ -311,6 +311,52 @@ class JwtVerifier {
 
 
 // ---------------------------------------------------------------------------------------
+// API keys (docs/auth.md). A key is `fnjk_<id>_<secret>`: a 12-hex-digit public id and 32
+// random bytes (base64url). It is shown once; the store keeps only
+// HMAC-SHA256(pepper, key), where the pepper is a server secret read from a 0600 file, so
+// a leaked store alone does not allow offline guessing.
+
+struct ApiKeyInfo {
+  std::string id;
+  std::string name;
+  int64_t created_at = 0;
+  bool revoked = false;
+  std::string hash;  // hex HMAC-SHA256(pepper, key)
+};
+
+struct NewApiKey {
+  std::string key;  // the only copy of the secret: show it once, never store it
+  ApiKeyInfo info;
+};
+
+// Reads the pepper: at least 32 bytes, from a regular file not readable or writable by
+// group or others (refused otherwise).
+Result<SecretBytes> LoadPepperFile(const std::string& path);
+
+// The public id of a key in the `fnjk_<id>_<secret>` form.
+Result<std::string> ApiKeyId(std::string_view key);
+
+// A JSON file of ApiKeyInfo. Not thread-safe; the gateway loads it read-only.
+class ApiKeyStore {
+ public:
+  // A missing file is an empty store.
+  static Result<ApiKeyStore> Load(const std::string& path);
+  // Writes atomically (temporary file, fsync, rename), mode 0600.
+  Result<void> Save(const std::string& path) const;
+
+  Result<NewApiKey> Create(ByteView pepper, const std::string& name, int64_t now_unix);
+  Result<void> Revoke(const std::string& id);
+  const std::vector<ApiKeyInfo>& keys() const noexcept { return keys_; }
+
+  // The key's record when `key` matches a stored, unrevoked key (hashes compared in
+  // constant time); otherwise an error that does not say which part was wrong.
+  Result<ApiKeyInfo> Authenticate(std::string_view key, ByteView pepper) const;
+
+ private:
+  std::vector<ApiKeyInfo> keys_;
+};
+
+// ---------------------------------------------------------------------------------------
 // HMAC-signed requests (docs/auth.md has the scheme and a worked example).
 //
 // The client signs a canonical form of the request (method, path, sorted query, signed

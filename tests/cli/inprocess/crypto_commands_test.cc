@@ -267,5 +267,75 @@ TEST_F(AuditCommandTest, HelpIsAManualPage) {
   }
 }
 
+class KeysCommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("fnjail_cli_keys_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    store_ = (dir_ / "keys.json").string();
+    pepper_ = (dir_ / "pepper").string();
+    std::ofstream(pepper_) << std::string(32, 'q');
+    std::filesystem::permissions(pepper_, std::filesystem::perms::owner_read |
+                                              std::filesystem::perms::owner_write);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+  std::string store_;
+  std::string pepper_;
+};
+
+TEST_F(KeysCommandTest, CreateListRevoke) {
+  auto created = RunCommand(RegisterKeysCommands, {"keys", "create", "--store", store_,
+                                                   "--pepper", pepper_, "--name", "ci"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  std::string key = created.out.substr(0, created.out.size() - 1);
+  auto id = crypto::ApiKeyId(key);
+  ASSERT_TRUE(id.has_value()) << key;
+  EXPECT_NE(created.err.find("shown only this once"), std::string::npos);
+
+  auto listed = RunCommand(RegisterKeysCommands, {"keys", "list", "--store", store_});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  json entry = json::parse(listed.out);
+  EXPECT_EQ(entry["id"], *id);
+  EXPECT_EQ(entry["name"], "ci");
+  EXPECT_EQ(entry["revoked"], false);
+  EXPECT_EQ(listed.out.find(key.substr(18)), std::string::npos) << "no secret in the list";
+
+  auto pepper = crypto::LoadPepperFile(pepper_);
+  ASSERT_TRUE(pepper.has_value());
+  EXPECT_TRUE(crypto::ApiKeyStore::Load(store_)->Authenticate(key, pepper->view()).has_value());
+  auto revoked = RunCommand(RegisterKeysCommands, {"keys", "revoke", "--store", store_, *id});
+  EXPECT_EQ(revoked.exit_code, 0) << revoked.err;
+  EXPECT_FALSE(crypto::ApiKeyStore::Load(store_)->Authenticate(key, pepper->view()).has_value());
+  auto again = RunCommand(RegisterKeysCommands, {"keys", "revoke", "--store", store_, "abc"});
+  EXPECT_EQ(again.exit_code, 1);
+}
+
+TEST_F(KeysCommandTest, LoosePepperPermissionsAreRefused) {
+  std::filesystem::permissions(pepper_, std::filesystem::perms::group_read,
+                               std::filesystem::perm_options::add);
+  auto r = RunCommand(RegisterKeysCommands, {"keys", "create", "--store", store_, "--pepper",
+                                             pepper_, "--name", "ci"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("chmod 600"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty());
+  EXPECT_FALSE(std::filesystem::exists(store_));
+}
+
+TEST_F(KeysCommandTest, HelpIsAManualPage) {
+  CLI::App app{"fnjail", "fnjail"};
+  Runner run;
+  RegisterKeysCommands(app, &run);
+  for (const char* sub : {"create", "list", "revoke"}) {
+    std::string help = app.get_subcommand("keys")->get_subcommand(sub)->help();
+    for (const char* needle : {"Exit status:", "Example:", "--store"}) {
+      EXPECT_NE(help.find(needle), std::string::npos) << sub << ": " << needle;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace fnjail::cli
