@@ -2,6 +2,7 @@
 //
 //   BM_LaunchJailed      Run() of /bin/true fully jailed: every namespace, pivot_root, caps,
 //                        seccomp, cgroup (when usable), rlimits, the supervisor.
+//   BM_LaunchPrepared    the same from a PreparedJail: spec compiled once, jail per run.
 //   BM_LaunchPlain       fork + execve /bin/true + waitpid: the floor.
 //   BM_LaunchBwrap       fork + execve `bwrap --unshare-all` with a comparable bind set.
 //   BM_SyscallCost/0|1   getppid() in a loop without / with the default filter stacked.
@@ -63,6 +64,29 @@ void BM_LaunchJailed(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_LaunchJailed)->Unit(benchmark::kMillisecond);
+
+// The warm path: the spec compiled once (PreparedJail), fresh namespaces and cgroup per run.
+void BM_LaunchPrepared(benchmark::State& state) {
+  SandboxBuilder b;
+  b.DefaultSystemBinds().Command({"/bin/true"});
+  if (geteuid() != 0) b.AcceptRlimitsOnly();
+  auto spec = b.TryBuild();
+  auto prepared = spec ? fnjail::sandbox::PreparedJail::Prepare(*spec)
+                       : fnjail::sandbox::Result<fnjail::sandbox::PreparedJail>(
+                             tl::unexpected(spec.error()));
+  if (!prepared) {
+    state.SkipWithError(prepared.error().ToString().c_str());
+    return;
+  }
+  for (auto _ : state) {
+    auto r = prepared->Run({-1, -1, -1});
+    if (!r || r->exit_code != 0) {
+      state.SkipWithError(r ? "/bin/true failed in the jail" : r.error().ToString().c_str());
+      return;
+    }
+  }
+}
+BENCHMARK(BM_LaunchPrepared)->Unit(benchmark::kMillisecond);
 
 void BM_LaunchPlain(benchmark::State& state) {
   for (auto _ : state) {

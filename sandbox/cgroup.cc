@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
@@ -270,6 +271,7 @@ Result<Jail> Jail::Create(const Layout& layout, const Limits& limits) {
   const std::string pids_dir = layout.version == Version::kV1 ? dir_of("pids") : dir_of("");
   if (int fd = open((pids_dir + "/pids.events").c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
     jail.event_fds_.emplace_back(fd);
+    jail.event_fd_numbers_.push_back({fd, POLLPRI});
   }
   if (layout.version == Version::kV1) {
     const std::string mem = dir_of("memory");
@@ -278,14 +280,15 @@ Result<Jail> Jail::Create(const Layout& layout, const Limits& limits) {
     if (oom && efd) {
       const std::string reg = std::to_string(efd.get()) + " " + std::to_string(oom.get());
       if (WriteFile(mem + "/cgroup.event_control", reg, false)) {
+        jail.event_fd_numbers_.push_back({efd.get(), POLLIN});
         jail.event_fds_.push_back(std::move(efd));
       }
     }
   } else if (int fd = open((dir_of("") + "/memory.events").c_str(), O_RDONLY | O_CLOEXEC);
              fd >= 0) {
     jail.event_fds_.emplace_back(fd);
+    jail.event_fd_numbers_.push_back({fd, POLLPRI});
   }
-  for (const UniqueFd& fd : jail.event_fds_) jail.event_fd_numbers_.push_back(fd.get());
   return jail;
 }
 
@@ -301,11 +304,13 @@ Stats Jail::ReadStats() const {
   for (const auto& [controller, dir] : controller_dirs_) {
     if (version_ == Version::kV2) {
       s.oom_kills = ReadKeyed(dir + "/memory.events", "oom_kill");
+      s.memory_limit_hits = ReadKeyed(dir + "/memory.events", "oom");
       s.pids_max_events = ReadKeyed(dir + "/pids.events", "max");
       s.cpu_usage_ns = ReadKeyed(dir + "/cpu.stat", "usage_usec") * 1000;
       s.memory_peak_bytes = ReadNumber(dir + "/memory.peak");
     } else if (controller == "memory") {
       s.oom_kills = ReadKeyed(dir + "/memory.oom_control", "oom_kill");
+      s.memory_limit_hits = ReadNumber(dir + "/memory.failcnt");
       s.memory_peak_bytes = ReadNumber(dir + "/memory.max_usage_in_bytes");
     } else if (controller == "pids") {
       s.pids_max_events = ReadKeyed(dir + "/pids.events", "max");

@@ -20,6 +20,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <optional>
 
 #include "sandbox/internal/caps.h"
@@ -33,6 +34,22 @@
 #include "sandbox/sandbox.h"
 
 namespace fnjail::sandbox {
+
+// Everything the child needs, computed once before any clone(). The child only reads it.
+struct PreparedJail::Plan {
+  SandboxSpec spec;
+  internal::user_ns::Plan user;
+  internal::mount_ns::Plan mount;
+  internal::net_ns::Plan net;
+  internal::rlimits::Plan rlimits;
+  std::optional<internal::caps::Plan> caps;
+  internal::seccomp::Plan filter;
+  std::vector<std::string> candidates;  // where argv[0] may be inside the jail
+  std::vector<char*> argv;              // into spec.argv
+  std::vector<char*> envp;              // into spec.env
+  std::optional<internal::cgroup::Layout> layout;
+};
+
 namespace {
 
 using internal::ChildFail;
@@ -42,20 +59,10 @@ using internal::ChildStatus;
 constexpr int kChannelFd = 3;  // the channel, when the spec has one
 constexpr int kReportFd = 4;   // the report pipe in the child (close-on-exec)
 constexpr int kHighFd = 16;    // parent descriptors handed to the child start here
+constexpr int kLimitCheckMs = 10;  // how often the supervisor reads the cgroup counters
 
-// Everything the child needs, computed before clone(). The child only reads it.
-struct Prepared {
-  internal::user_ns::Plan user;
-  internal::mount_ns::Plan mount;
-  internal::net_ns::Plan net;
-  internal::rlimits::Plan rlimits;
-  std::optional<internal::caps::Plan> caps;
-  internal::seccomp::Plan filter;
-  std::string cwd;
-  std::vector<std::string> candidates;  // where argv[0] may be inside the jail
-  std::vector<char*> argv;
-  std::vector<char*> envp;
-  // Descriptor numbers (>= kHighFd) the child moves into place.
+// Descriptor numbers (>= kHighFd) the child moves into place; fresh for every run.
+struct ChildFds {
   int stdin_fd = -1;
   int stdout_fd = -1;
   int stderr_fd = -1;
@@ -111,15 +118,15 @@ std::vector<std::string> ExecCandidates(const SandboxSpec& spec) {
   _exit(127);
 }
 
-[[noreturn]] void ChildMain(const Prepared& p) noexcept {
-  int report = p.report_fd;
+[[noreturn]] void ChildMain(const PreparedJail::Plan& p, const ChildFds& fds) noexcept {
+  int report = fds.report_fd;
   // Die with the launcher; if it is already gone the sync read below sees EOF.
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) Report(report, ChildFail(Step::kSync));
-  // Wait until the parent wrote the id maps, joined us to the cgroup and attached.
+  // Wait until the parent wrote the id maps and attached the monitor.
   char go = 0;
   ssize_t n;
   do {
-    n = read(p.sync_fd, &go, 1);
+    n = read(fds.sync_fd, &go, 1);
   } while (n < 0 && errno == EINTR);
   if (n != 1) {
     errno = EPIPE;
@@ -134,31 +141,40 @@ std::vector<std::string> ExecCandidates(const SandboxSpec& spec) {
   if (!s.ok()) Report(report, s);
   s = internal::net_ns::ApplyInChild(p.net);
   if (!s.ok()) Report(report, s);
-  // Joined to the jail's cgroup by now: that cgroup becomes the namespace's root.
+  // The parent joins us to the jail's cgroup while the steps above run (a cgroup v1 move
+  // waits for an RCU grace period: overlapped, not serialized). Wait for it: that cgroup
+  // becomes the namespace's root, and its limits hold before anything of the command runs.
+  do {
+    n = read(fds.sync_fd, &go, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) {
+    errno = EPIPE;
+    Report(report, ChildFail(Step::kSync));
+  }
   if (unshare(CLONE_NEWCGROUP) != 0) Report(report, ChildFail(Step::kCgroupNs));
   s = internal::rlimits::ApplyInChild(p.rlimits);
   if (!s.ok()) Report(report, s);
 
   // Standard streams, the channel and the report pipe at fixed numbers. Every source is
   // >= kHighFd, so no dup2 below clobbers another source.
-  if (dup2(p.stdin_fd, 0) < 0 || dup2(p.stdout_fd, 1) < 0 || dup2(p.stderr_fd, 2) < 0) {
+  if (dup2(fds.stdin_fd, 0) < 0 || dup2(fds.stdout_fd, 1) < 0 || dup2(fds.stderr_fd, 2) < 0) {
     Report(report, ChildFail(Step::kStdio));
   }
-  if (p.channel_fd >= 0 && dup2(p.channel_fd, kChannelFd) < 0) {
+  if (fds.channel_fd >= 0 && dup2(fds.channel_fd, kChannelFd) < 0) {
     Report(report, ChildFail(Step::kStdio));
   }
   if (dup3(report, kReportFd, O_CLOEXEC) < 0) Report(report, ChildFail(Step::kStdio));
   report = kReportFd;
   // SECURITY: no host descriptor survives into the jail but stdio and the channel; the
   // report pipe closes itself on exec.
-  if (p.channel_fd < 0 && close_range(kChannelFd, kChannelFd, 0) != 0) {
+  if (fds.channel_fd < 0 && close_range(kChannelFd, kChannelFd, 0) != 0) {
     Report(report, ChildFail(Step::kCloseFds));
   }
   if (close_range(kReportFd + 1, ~0U, 0) != 0) Report(report, ChildFail(Step::kCloseFds));
   // SECURITY: a new session has no controlling terminal: no TIOCSTI into the caller's tty.
   if (setsid() < 0) Report(report, ChildFail(Step::kSetsid));
 
-  if (chdir(p.cwd.c_str()) != 0) Report(report, ChildFail(Step::kChdir));
+  if (chdir(p.spec.cwd.c_str()) != 0) Report(report, ChildFail(Step::kChdir));
   s = p.caps->ApplyInChild();
   if (!s.ok()) Report(report, s);
 
@@ -323,6 +339,7 @@ class Supervisor {
     const int64_t deadline = start + static_cast<int64_t>(spec_.limits.timeout_ms);
     std::optional<ChildStatus> setup_failure;
     bool exec_confirmed = false;
+    int64_t last_check = start;
     for (const int fd : {out_.get(), err_.get()}) fcntl(fd, F_SETFL, O_NONBLOCK);
 
     while (!reaped_) {
@@ -332,16 +349,22 @@ class Supervisor {
       if (out_) fds.push_back({out_.get(), POLLIN, 0});
       if (err_) fds.push_back({err_.get(), POLLIN, 0});
       if (cgroup_ != nullptr) {
-        for (int fd : cgroup_->event_fds()) fds.push_back({fd, POLLIN | POLLPRI, 0});
+        for (const auto& e : cgroup_->event_fds()) fds.push_back({e.fd, e.events, 0});
       }
       int timeout = -1;
       if (!killed_) timeout = static_cast<int>(std::clamp<int64_t>(deadline - NowMs(), 0, INT_MAX));
+      // Not every kernel notifies pids.events on cgroup v1: look at the counters regularly.
+      if (cgroup_ != nullptr && !killed_) timeout = std::min(timeout, kLimitCheckMs);
       const int ready = poll(fds.data(), fds.size(), timeout);
       if (ready < 0 && errno != EINTR) {
         KillJail(std::nullopt);
         return Fail(Step::kWait, errno, "poll");
       }
       if (!killed_ && NowMs() >= deadline) KillJail(Outcome::Kind::kTimeout);
+      if (cgroup_ != nullptr && !killed_ && NowMs() - last_check >= kLimitCheckMs) {
+        last_check = NowMs();
+        CheckLimits();
+      }
       for (const pollfd& p : fds) {
         if (p.revents == 0) continue;
         if (p.fd == sigfd) {
@@ -476,12 +499,20 @@ class Supervisor {
     if (cgroup_ != nullptr) {
       const internal::cgroup::Stats st = cgroup_->ReadStats();
       if (st.cpu_usage_ns != 0) o.cpu_ms = st.cpu_usage_ns / 1'000'000;
-      // The cgroup peak misses file pages first charged elsewhere; the rusage peak misses
-      // processes nobody waited for. Report the larger.
-      o.max_rss_kb = std::max<uint64_t>(o.max_rss_kb, st.memory_peak_bytes / 1024);
+      // With a cgroup its peak is the jail's own memory. The rusage peak would also count
+      // the launcher's pages the child shared between clone() and execve().
+      if (st.memory_peak_bytes != 0) o.max_rss_kb = st.memory_peak_bytes / 1024;
       if (!violation_ && !kill_reason_) {
-        if (st.oom_kills > 0) kill_reason_ = Outcome::Kind::kOomKilled;
-        else if (st.pids_max_events > 0) kill_reason_ = Outcome::Kind::kPidsLimit;
+        // The kernel counts an OOM kill only after sending the SIGKILL, so a fast reap can
+        // beat the counter: a SIGKILL nobody here sent, in a cgroup that hit its memory
+        // limit, is the OOM killer too.
+        const bool foreign_sigkill = !killed_ && WIFSIGNALED(init_status_) &&
+                                     WTERMSIG(init_status_) == SIGKILL;
+        if (st.oom_kills > 0 || (foreign_sigkill && st.memory_limit_hits > 0)) {
+          kill_reason_ = Outcome::Kind::kOomKilled;
+        } else if (st.pids_max_events > 0) {
+          kill_reason_ = Outcome::Kind::kPidsLimit;
+        }
       }
     }
     if (violation_) {
@@ -532,43 +563,67 @@ void Abandon(pid_t pid) {
 
 }  // namespace
 
-Result<Outcome> Run(const SandboxSpec& spec, const RunIo& io) {
-  if (auto r = ValidateSpec(spec); !r) return tl::unexpected(r.error());
+PreparedJail::PreparedJail(std::unique_ptr<Plan> plan) : plan_(std::move(plan)) {}
+PreparedJail::PreparedJail(PreparedJail&&) noexcept = default;
+PreparedJail& PreparedJail::operator=(PreparedJail&&) noexcept = default;
+PreparedJail::~PreparedJail() = default;
 
-  // Plan in the parent.
-  Prepared p;
-  p.user = internal::user_ns::PrepareInParent(spec);
-  auto mount = internal::mount_ns::PrepareInParent(spec);
+const SandboxSpec& PreparedJail::spec() const { return plan_->spec; }
+
+Result<PreparedJail> PreparedJail::Prepare(SandboxSpec spec) {
+  if (auto r = ValidateSpec(spec); !r) return tl::unexpected(r.error());
+  auto p = std::make_unique<Plan>();
+  p->spec = std::move(spec);
+  const SandboxSpec& s = p->spec;
+  p->user = internal::user_ns::PrepareInParent(s);
+  auto mount = internal::mount_ns::PrepareInParent(s);
   if (!mount) return tl::unexpected(mount.error());
-  p.mount = std::move(*mount);
-  p.net = internal::net_ns::PrepareInParent(spec);
-  p.rlimits = internal::rlimits::PrepareInParent(spec);
+  p->mount = std::move(*mount);
+  p->net = internal::net_ns::PrepareInParent(s);
+  p->rlimits = internal::rlimits::PrepareInParent(s);
   auto caps = internal::caps::Plan::PrepareInParent();
   if (!caps) return tl::unexpected(caps.error());
-  p.caps.emplace(std::move(*caps));
-  auto filter = internal::seccomp::PrepareInParent(spec);
+  p->caps.emplace(std::move(*caps));
+  auto filter = internal::seccomp::PrepareInParent(s);
   if (!filter) return tl::unexpected(filter.error());
-  p.filter = std::move(*filter);
-  p.cwd = spec.cwd;
-  p.candidates = ExecCandidates(spec);
-  for (const std::string& a : spec.argv) p.argv.push_back(const_cast<char*>(a.c_str()));
-  p.argv.push_back(nullptr);
-  for (const std::string& e : spec.env) p.envp.push_back(const_cast<char*>(e.c_str()));
-  p.envp.push_back(nullptr);
+  p->filter = std::move(*filter);
+  p->candidates = ExecCandidates(s);
+  for (const std::string& a : s.argv) p->argv.push_back(const_cast<char*>(a.c_str()));
+  p->argv.push_back(nullptr);
+  for (const std::string& e : s.env) p->envp.push_back(const_cast<char*>(e.c_str()));
+  p->envp.push_back(nullptr);
+  auto layout = internal::cgroup::DetectLayout();
+  if (layout) {
+    p->layout = std::move(*layout);
+  } else if (s.cgroup == CgroupMode::kRequired) {
+    Error e = layout.error();
+    e.detail += "; without a usable cgroup the jail refuses to run unless the profile accepts "
+                "rlimits only";
+    return tl::unexpected(e);
+  }
+  return PreparedJail(std::move(p));
+}
+
+Result<Outcome> Run(const SandboxSpec& spec, const RunIo& io) {
+  auto prepared = PreparedJail::Prepare(spec);
+  if (!prepared) return tl::unexpected(prepared.error());
+  return prepared->Run(io);
+}
+
+Result<Outcome> PreparedJail::Run(const RunIo& io) const {
+  const Plan& p = *plan_;
+  const SandboxSpec& spec = p.spec;
 
   // The cgroup, or an explicit acceptance of rlimits only.
   std::optional<internal::cgroup::Jail> cgroup;
-  {
-    auto layout = internal::cgroup::DetectLayout();
-    Result<internal::cgroup::Jail> jail =
-        layout ? internal::cgroup::Jail::Create(*layout, spec.limits)
-               : Result<internal::cgroup::Jail>(tl::unexpected(layout.error()));
+  if (p.layout) {
+    auto jail = internal::cgroup::Jail::Create(*p.layout, spec.limits);
     if (jail) {
       cgroup.emplace(std::move(*jail));
     } else if (spec.cgroup == CgroupMode::kRequired) {
       Error e = jail.error();
-      e.detail += "; without a usable cgroup the jail refuses to run unless the profile accepts "
-                  "rlimits only";
+      e.detail += "; without a usable cgroup the jail refuses to run unless the profile "
+                  "accepts rlimits only";
       return tl::unexpected(e);
     }
   }
@@ -602,12 +657,13 @@ Result<Outcome> Run(const SandboxSpec& spec, const RunIo& io) {
     if (!c) return tl::unexpected(c.error());
     channel_high.emplace(std::move(*c));
   }
-  p.stdin_fd = in_high->get();
-  p.stdout_fd = out_high->get();
-  p.stderr_fd = err_high->get();
-  p.report_fd = report_high->get();
-  p.sync_fd = sync_high->get();
-  p.channel_fd = channel_high ? channel_high->get() : -1;
+  ChildFds fds;
+  fds.stdin_fd = in_high->get();
+  fds.stdout_fd = out_high->get();
+  fds.stderr_fd = err_high->get();
+  fds.report_fd = report_high->get();
+  fds.sync_fd = sync_high->get();
+  fds.channel_fd = channel_high ? channel_high->get() : -1;
 
   SignalScope signals;
   if (!signals.ok()) return Fail(Step::kPipe, errno, "signalfd");
@@ -616,7 +672,7 @@ Result<Outcome> Run(const SandboxSpec& spec, const RunIo& io) {
                               internal::net_ns::CloneFlags(p.net) | SIGCHLD;
   const long rc = syscall(SYS_clone, flags, nullptr, nullptr, nullptr, nullptr);
   if (rc < 0) return Fail(Step::kClone, errno, "clone into new namespaces");
-  if (rc == 0) ChildMain(p);
+  if (rc == 0) ChildMain(p, fds);
   const pid_t pid = static_cast<pid_t>(rc);
 
   // The child's ends belong to the child now.
@@ -631,12 +687,6 @@ Result<Outcome> Run(const SandboxSpec& spec, const RunIo& io) {
     Abandon(pid);
     return tl::unexpected(r.error());
   }
-  if (cgroup) {
-    if (auto r = cgroup->Join(pid); !r) {
-      Abandon(pid);
-      return tl::unexpected(r.error());
-    }
-  }
   // The violation monitor: reports which syscall a seccomp kill was for. EXITKILL: if the
   // launcher dies, so does every traced process of the jail.
   const long options = PTRACE_O_TRACEEXIT | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
@@ -646,11 +696,29 @@ Result<Outcome> Run(const SandboxSpec& spec, const RunIo& io) {
     Abandon(pid);
     return Fail(Step::kPtrace, e, "PTRACE_SEIZE");
   }
+  // Two go-bytes: the first starts the checklist, the second says the cgroup is joined.
   const char go = 1;
   if (write(sync->write.get(), &go, 1) != 1) {
     const int e = errno;
     Abandon(pid);
     return Fail(Step::kSync, e, "start the child");
+  }
+  if (cgroup) {
+    if (auto r = cgroup->Join(pid); !r) {
+      Abandon(pid);
+      // A child that failed a step meanwhile is gone, so the move failed: its step is the
+      // real reason.
+      internal::ChildStatus st;
+      if (read(report->read.get(), &st, sizeof(st)) == sizeof(st) && !st.ok()) {
+        return tl::unexpected(Error{st.step, st.err, internal::mount_ns::Describe(p.mount, st)});
+      }
+      return tl::unexpected(r.error());
+    }
+  }
+  if (write(sync->write.get(), &go, 1) != 1) {
+    const int e = errno;
+    Abandon(pid);
+    return Fail(Step::kSync, e, "release the child");
   }
   sync->write.reset();
 

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -305,7 +306,36 @@ struct RunIo {
 
 // Runs `spec` to completion. Returns the outcome, or the Error of the first setup step that
 // failed (nothing of the command ran then). The jail's cgroup is removed before returning.
+// Same as PreparedJail::Prepare(spec) followed by Run(io).
 // REQUIRES: single-threaded caller without other children (see the file comment).
 Result<Outcome> Run(const SandboxSpec& spec, const RunIo& io = {});
+
+// A spec validated and compiled once (mount plan, id maps, capability state, seccomp BPF,
+// cgroup layout) and launched many times: the parent-side work of a launch is paid once
+// per function, not once per invocation. Move-only; Run() is const and may be called
+// repeatedly (each run gets fresh namespaces and a fresh cgroup).
+class PreparedJail {
+ public:
+  struct Plan;  // opaque: defined in sandbox/launcher.cc
+
+  // Errors: as ValidateSpec, plus a failed preparation step (e.g. seccomp compilation) or,
+  // for CgroupMode::kRequired, no usable cgroup hierarchy.
+  static Result<PreparedJail> Prepare(SandboxSpec spec);
+
+  // As sandbox::Run. REQUIRES: as sandbox::Run.
+  Result<Outcome> Run(const RunIo& io = {}) const;
+
+  const SandboxSpec& spec() const;
+
+  PreparedJail(PreparedJail&&) noexcept;
+  PreparedJail& operator=(PreparedJail&&) noexcept;
+  PreparedJail(const PreparedJail&) = delete;
+  PreparedJail& operator=(const PreparedJail&) = delete;
+  ~PreparedJail();
+
+ private:
+  explicit PreparedJail(std::unique_ptr<Plan> plan);
+  std::unique_ptr<Plan> plan_;
+};
 
 }  // namespace fnjail::sandbox

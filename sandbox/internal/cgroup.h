@@ -49,6 +49,7 @@ Result<Layout> DetectLayout();
 // Counters read after (or during) a run.
 struct Stats {
   uint64_t oom_kills = 0;
+  uint64_t memory_limit_hits = 0;  // v1 memory.failcnt, v2 memory.events `oom`
   uint64_t pids_max_events = 0;
   uint64_t cpu_usage_ns = 0;
   uint64_t memory_peak_bytes = 0;
@@ -71,9 +72,14 @@ class Jail {
   // Moves `pid` into every hierarchy of this cgroup.
   Result<void> Join(pid_t pid) const;
 
-  // Descriptors that become readable (POLLPRI/POLLERR) when a limit is hit: pids.events,
-  // and the OOM eventfd (v1) or memory.events (v2). May be empty.
-  const std::vector<int>& event_fds() const { return event_fd_numbers_; }
+  // What to poll for limit events: pids.events and memory.events (v2) signal POLLPRI when
+  // they change (cgroup files always poll readable, so POLLIN must not be asked for); the
+  // v1 OOM eventfd signals POLLIN. May be empty.
+  struct EventFd {
+    int fd;
+    short events;
+  };
+  const std::vector<EventFd>& event_fds() const { return event_fd_numbers_; }
 
   Stats ReadStats() const;
 
@@ -88,7 +94,7 @@ class Jail {
   std::vector<std::pair<std::string, std::string>> controller_dirs_;
   std::vector<std::string> dirs_;
   std::vector<UniqueFd> event_fds_;
-  std::vector<int> event_fd_numbers_;
+  std::vector<EventFd> event_fd_numbers_;
 };
 
 }  // namespace fnjail::sandbox::internal::cgroup

@@ -342,8 +342,10 @@ std::vector<std::string> JailCgroups() {
 TEST(LauncherTest, MemoryLimitEndsInOom) {
   FNJAIL_RUN_OR_SKIP(r, Build(ProbeJail({"memory_bomb"}).MemoryLimit(32 << 20)));
   ASSERT_THAT(r.outcome, IsOk());
-  EXPECT_EQ(r.outcome->kind, Kind::kOomKilled);
-  EXPECT_LE(r.outcome->max_rss_kb, 33u << 10);
+  EXPECT_EQ(r.outcome->kind, Kind::kOomKilled) << OutcomeKindName(r.outcome->kind) << " "
+                                               << r.outcome->exit_code << " "
+                                               << r.outcome->signal;
+  EXPECT_LE(r.outcome->max_rss_kb, 34u << 10);
   EXPECT_TRUE(JailCgroups().empty());
 }
 
@@ -372,6 +374,31 @@ TEST(LauncherTest, CgroupIsRemovedAfterEveryRun) {
   FNJAIL_RUN_OR_SKIP(r, Build(ProbeJail({"segv"})));
   ASSERT_THAT(r.outcome, IsOk());
   EXPECT_TRUE(JailCgroups().empty());
+}
+
+TEST(LauncherTest, PreparedJailRunsManyTimes) {
+  auto spec = ProbeJail({"exit", "4"}).TryBuild();
+  ASSERT_THAT(spec, IsOk());
+  auto prepared = PreparedJail::Prepare(*spec);
+  if (!prepared && testing::KernelRefused(prepared.error())) GTEST_SKIP();
+  ASSERT_THAT(prepared, IsOk());
+  for (int i = 0; i < 3; ++i) {
+    auto r = prepared->Run(RunIo{-1, -1, -1});
+    if (!r && testing::KernelRefused(r.error())) GTEST_SKIP();
+    ASSERT_THAT(r, IsOk());
+    EXPECT_EQ(r->exit_code, 4);
+  }
+  EXPECT_TRUE(JailCgroups().empty());
+}
+
+TEST(LauncherTest, PreparedJailRefusesAnInvalidSpec) {
+  SandboxSpec spec;  // no command
+  EXPECT_FALSE(PreparedJail::Prepare(spec));
+  spec.argv = {"/bin/true"};
+  spec.syscalls.preset = "nonexistent";
+  auto r = PreparedJail::Prepare(spec);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().step, Step::kValidate);
 }
 
 TEST(LauncherTest, ValidationErrorsStopBeforeAnythingRuns) {
