@@ -401,6 +401,34 @@ TEST(LauncherTest, PreparedJailRefusesAnInvalidSpec) {
   EXPECT_EQ(r.error().step, Step::kValidate);
 }
 
+TEST(LauncherTest, CpuTimeLimitEndsASpinner) {
+  FNJAIL_RUN_OR_SKIP(r, Build(ProbeJail({"spin"}).CpuTime(500).Timeout(15'000)));
+  ASSERT_THAT(r.outcome, IsOk());
+  EXPECT_EQ(r.outcome->kind, Kind::kSignaled);
+  // SIGXCPU at the soft limit, or the kernel's SIGKILL at the (equal) hard one.
+  EXPECT_TRUE(r.outcome->signal == SIGXCPU || r.outcome->signal == SIGKILL) << r.outcome->signal;
+  FNJAIL_RUN_OR_SKIP(quick, Build(ProbeJail({"exit", "0"}).CpuTime(500)));
+  ASSERT_THAT(quick.outcome, IsOk());
+  EXPECT_EQ(quick.outcome->kind, Kind::kExited);
+}
+
+TEST(LauncherTest, FileSizeLimitStopsALargeWrite) {
+  FNJAIL_RUN_OR_SKIP(r, Build(ProbeJail({"tmpfs_fill"}).FileSizeLimit(64 << 10)));
+  ASSERT_THAT(r.outcome, IsOk());
+  EXPECT_EQ(r.outcome->kind, Kind::kSignaled);
+  EXPECT_EQ(r.outcome->signal, SIGXFSZ);
+}
+
+TEST(LauncherTest, CpuQuotaThrottlesTheJail) {
+  FNJAIL_RUN_OR_SKIP(r, Build(ProbeJail({"spin"}).CpuQuotaPercent(10).Timeout(1000)));
+  ASSERT_THAT(r.outcome, IsOk());
+  EXPECT_EQ(r.outcome->kind, Kind::kTimeout);
+  if (geteuid() == 0) {
+    // 10% of one core over about a second, with scheduling slack.
+    EXPECT_LT(r.outcome->cpu_ms, 400u);
+  }
+}
+
 TEST(LauncherTest, ValidationErrorsStopBeforeAnythingRuns) {
   SandboxSpec spec;
   spec.argv = {"/bin/true"};
