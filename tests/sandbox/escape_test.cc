@@ -73,7 +73,14 @@ Seen RunProbe(Launcher who, SandboxBuilder builder) {
       _exit(1);
     }
     prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-    const Seen s = FromResult(Run(*spec, RunIo{-1, -1, -1}));
+    Seen s;
+    if (access(testing::TrySyscall().c_str(), X_OK) != 0) {
+      // The build tree sits where nobody may enter (a private checkout): not the jail's fault.
+      s.skipped = true;
+      s.error = "the probe is not reachable by an unprivileged user";
+    } else {
+      s = FromResult(Run(*spec, RunIo{-1, -1, -1}));
+    }
     char line[512];
     const int n = std::snprintf(line, sizeof(line), "%d %d %d %s|%s", s.skipped ? 1 : 0,
                                 static_cast<int>(s.kind), s.exit_code,

@@ -68,10 +68,13 @@ inline Captured RunCaptured(const SandboxSpec& spec, const std::string& input = 
   return c;
 }
 
-// True when an Error says the kernel (not the spec) refused: no user namespaces, no cgroup.
+// True when an Error says the environment (not the spec) refused: no user namespaces, no
+// cgroup, or a build tree the jail's unprivileged host uid may not enter (a private
+// checkout: binds are made as that uid, by design).
 inline bool KernelRefused(const Error& e) {
   return (e.step == Step::kClone && (e.err == EPERM || e.err == EINVAL || e.err == ENOSPC ||
                                      e.err == EUSERS)) ||
+         ((e.step == Step::kBind || e.step == Step::kFindCommand) && e.err == EACCES) ||
          e.step == Step::kUserNsMap || (e.step == Step::kCgroup && geteuid() != 0);
 }
 
