@@ -1,16 +1,14 @@
 // API keys: generation, the peppered hash store and authentication.
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <cstring>
 
 #include <nlohmann/json.hpp>
 
 #include "crypto/crypto.h"
 #include "crypto/internal/json.h"
-#include "crypto/internal/unique_fd.h"
+#include "crypto/internal/private_file.h"
 
 namespace fnjail::crypto {
 namespace {
@@ -31,30 +29,7 @@ Result<std::string> KeyHash(ByteView pepper, std::string_view key) {
 }  // namespace
 
 Result<SecretBytes> LoadPepperFile(const std::string& path) {
-  internal::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd.valid()) {
-    return Fail(kOp, "cannot open pepper `" + path + "`: " + std::strerror(errno));
-  }
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return Fail(kOp, "pepper `" + path + "` is not a regular file");
-  }
-  // A secret readable by others is no longer a secret: refuse rather than use it.
-  if ((st.st_mode & 077) != 0) {
-    return Fail(kOp, "pepper `" + path + "` is accessible by group or others (chmod 600)");
-  }
-  SecretBytes pepper(static_cast<size_t>(std::min<off_t>(st.st_size, 4096)));
-  size_t done = 0;
-  while (done < pepper.size()) {
-    ssize_t n = ::read(fd.get(), pepper.data() + done, pepper.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  if (done < 32 || done != pepper.size()) {
-    return Fail(kOp, "pepper `" + path + "` must hold 32 to 4096 bytes");
-  }
-  return pepper;
+  return internal::ReadPrivateFile(path, 32, 4096, kOp);
 }
 
 Result<std::string> ApiKeyId(std::string_view key) {
@@ -112,22 +87,7 @@ Result<void> ApiKeyStore::Save(const std::string& path) const {
   }
   std::string text = doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   text += '\n';
-  std::string tmp = path + ".tmp";
-  internal::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd.valid()) return Fail(kOp, "cannot write `" + tmp + "`: " + std::strerror(errno));
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Fail(kOp, "cannot write `" + tmp + "`: " + std::strerror(errno));
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd.get()) != 0) return Fail(kOp, "cannot sync `" + tmp + "`");
-  fd.reset();
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return Fail(kOp, "cannot replace `" + path + "`: " + std::strerror(errno));
-  }
-  return {};
+  return internal::WriteFileAtomically(path, text, kOp);
 }
 
 Result<NewApiKey> ApiKeyStore::Create(ByteView pepper, const std::string& name,

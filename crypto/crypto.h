@@ -357,6 +357,46 @@ class ApiKeyStore {
 };
 
 // ---------------------------------------------------------------------------------------
+// Secrets at rest. Function secrets are stored encrypted with AES-256-GCM under a master
+// key read from a 0600 file (exactly 32 bytes); the function and secret names are the
+// associated data, so a ciphertext moved to another function or name does not decrypt.
+// Values are decrypted only to be handed to the jail that needs them.
+
+// Reads the master key: exactly 32 bytes, from a file group and others cannot access.
+Result<SecretBytes> LoadMasterKeyFile(const std::string& path);
+
+// A JSON file of encrypted secrets. Not thread-safe.
+class SecretStore {
+ public:
+  static constexpr size_t kMaxValueBytes = 64 * 1024;
+
+  // A missing file is an empty store.
+  static Result<SecretStore> Load(const std::string& path);
+  // Writes atomically, mode 0600.
+  Result<void> Save(const std::string& path) const;
+
+  // Encrypts `value` for (function, name) with a fresh random nonce, replacing any
+  // previous value. Names are non-empty, at most 128 bytes, without NUL.
+  Result<void> Set(ByteView master_key, const std::string& function, const std::string& name,
+                   ByteView value);
+  // Decrypts the value; fails when absent or when the key, names or bytes do not match.
+  Result<SecretBytes> Get(ByteView master_key, const std::string& function,
+                          const std::string& name) const;
+  Result<void> Remove(const std::string& function, const std::string& name);
+  // (function, name) pairs, sorted; never values.
+  std::vector<std::pair<std::string, std::string>> List() const;
+
+ private:
+  struct Entry {
+    std::string function;
+    std::string name;
+    Bytes nonce;
+    Bytes sealed;  // ciphertext || tag
+  };
+  std::vector<Entry> entries_;
+};
+
+// ---------------------------------------------------------------------------------------
 // HMAC-signed requests (docs/auth.md has the scheme and a worked example).
 //
 // The client signs a canonical form of the request (method, path, sorted query, signed
