@@ -93,17 +93,24 @@ std::string OperatorName(const OperatorSpec& spec) {
   return out;
 }
 
-bool IsNegated(Operator op) {
+Operator PositiveForm(Operator op) {
   switch (op) {
     case Operator::kStringNotEquals:
+      return Operator::kStringEquals;
     case Operator::kStringNotEqualsIgnoreCase:
+      return Operator::kStringEqualsIgnoreCase;
     case Operator::kStringNotLike:
+      return Operator::kStringLike;
     case Operator::kNumericNotEquals:
+      return Operator::kNumericEquals;
     case Operator::kDateNotEquals:
+      return Operator::kDateEquals;
     case Operator::kNotIpAddress:
+      return Operator::kIpAddress;
     case Operator::kArnNotEquals:
+      return Operator::kArnEquals;
     case Operator::kArnNotLike:
-      return true;
+      return Operator::kArnLike;
     case Operator::kStringEquals:
     case Operator::kStringEqualsIgnoreCase:
     case Operator::kStringLike:
@@ -123,9 +130,53 @@ bool IsNegated(Operator op) {
     case Operator::kArnEquals:
     case Operator::kArnLike:
     case Operator::kNull:
-      return false;
+      return op;
   }
-  return false;
+  return op;
+}
+
+bool IsNegated(Operator op) { return PositiveForm(op) != op; }
+
+ValueKind ValueKindOf(Operator op) {
+  switch (PositiveForm(op)) {
+    case Operator::kNumericEquals:
+    case Operator::kNumericLessThan:
+    case Operator::kNumericLessThanEquals:
+    case Operator::kNumericGreaterThan:
+    case Operator::kNumericGreaterThanEquals:
+      return ValueKind::kNumber;
+    case Operator::kDateEquals:
+    case Operator::kDateLessThan:
+    case Operator::kDateLessThanEquals:
+    case Operator::kDateGreaterThan:
+    case Operator::kDateGreaterThanEquals:
+      return ValueKind::kDate;
+    case Operator::kBool:
+      return ValueKind::kBool;
+    case Operator::kBinaryEquals:
+      return ValueKind::kBinary;
+    case Operator::kIpAddress:
+      return ValueKind::kIp;
+    case Operator::kArnEquals:
+    case Operator::kArnLike:
+      return ValueKind::kArn;
+    case Operator::kNull:
+      return ValueKind::kNull;
+    case Operator::kStringEquals:
+    case Operator::kStringEqualsIgnoreCase:
+    case Operator::kStringLike:
+    // INVARIANT: PositiveForm never returns one of the negated operators below.
+    case Operator::kStringNotEquals:
+    case Operator::kStringNotEqualsIgnoreCase:
+    case Operator::kStringNotLike:
+    case Operator::kNumericNotEquals:
+    case Operator::kDateNotEquals:
+    case Operator::kNotIpAddress:
+    case Operator::kArnNotEquals:
+    case Operator::kArnNotLike:
+      return ValueKind::kString;
+  }
+  return ValueKind::kString;
 }
 
 std::string StatementName(const Statement& s) {

@@ -95,6 +95,13 @@ std::optional<OperatorSpec> ParseOperator(std::string_view text);
 // The canonical spelling, e.g. `ForAllValues:StringEqualsIfExists`.
 std::string OperatorName(const OperatorSpec& spec);
 
+// What an operator's values are, which decides how they parse and compare.
+enum class ValueKind { kString, kArn, kNumber, kDate, kBool, kBinary, kIp, kNull };
+ValueKind ValueKindOf(Operator op);
+
+// The operator a negated one negates (StringNotLike -> StringLike); others unchanged.
+Operator PositiveForm(Operator op);
+
 // True for the negated operators (StringNotEquals, StringNotLike, NumericNotEquals,
 // DateNotEquals, NotIpAddress, ArnNotEquals, ArnNotLike, StringNotEqualsIgnoreCase),
 // which are true on a missing key.

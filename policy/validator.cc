@@ -256,53 +256,9 @@ bool StatementCovers(const Statement& a, const Statement& b) {
 
 // ---- condition values -----------------------------------------------------------------
 
-// What a condition's values must parse as. The parsers are the evaluator's own, so lint
-// and evaluation agree on what a value means.
-enum class ValueType { kText, kNumber, kDate, kBool, kBinary, kIp, kArn };
-
-ValueType ValueTypeOf(Operator op) {
-  switch (op) {
-    case Operator::kNumericEquals:
-    case Operator::kNumericNotEquals:
-    case Operator::kNumericLessThan:
-    case Operator::kNumericLessThanEquals:
-    case Operator::kNumericGreaterThan:
-    case Operator::kNumericGreaterThanEquals:
-      return ValueType::kNumber;
-    case Operator::kDateEquals:
-    case Operator::kDateNotEquals:
-    case Operator::kDateLessThan:
-    case Operator::kDateLessThanEquals:
-    case Operator::kDateGreaterThan:
-    case Operator::kDateGreaterThanEquals:
-      return ValueType::kDate;
-    case Operator::kBool:
-    case Operator::kNull:
-      return ValueType::kBool;
-    case Operator::kBinaryEquals:
-      return ValueType::kBinary;
-    case Operator::kIpAddress:
-    case Operator::kNotIpAddress:
-      return ValueType::kIp;
-    case Operator::kStringEquals:
-    case Operator::kStringNotEquals:
-    case Operator::kStringEqualsIgnoreCase:
-    case Operator::kStringNotEqualsIgnoreCase:
-    case Operator::kStringLike:
-    case Operator::kStringNotLike:
-      return ValueType::kText;
-    case Operator::kArnEquals:
-    case Operator::kArnLike:
-    case Operator::kArnNotEquals:
-    case Operator::kArnNotLike:
-      return ValueType::kArn;
-  }
-  return ValueType::kText;
-}
-
 // -1, 0 or 1 comparing two numbers or two dates; nullopt when either does not parse.
-std::optional<int> CompareOrdered(ValueType type, std::string_view a, std::string_view b) {
-  if (type == ValueType::kDate) {
+std::optional<int> CompareOrdered(ValueKind type, std::string_view a, std::string_view b) {
+  if (type == ValueKind::kDate) {
     auto x = internal::ParseInstant(a);
     auto y = internal::ParseInstant(b);
     if (!x || !y) return std::nullopt;
@@ -322,7 +278,7 @@ struct Bound {
   const Literal* literal = nullptr;
 };
 
-std::optional<Bound> RangeBound(const Condition& c, ValueType type) {
+std::optional<Bound> RangeBound(const Condition& c, ValueKind type) {
   const Operator op = c.spec.op;
   Bound bound;
   if (op == Operator::kNumericLessThan || op == Operator::kDateLessThan) {
@@ -517,42 +473,43 @@ class Linter {
   bool CheckConditionValues(const Statement& s) {
     bool any_error = false;
     for (const auto& c : s.conditions) {
-      const ValueType type = ValueTypeOf(c.spec.op);
-      if (type == ValueType::kText) continue;
+      const ValueKind type = ValueKindOf(c.spec.op);
+      if (type == ValueKind::kString) continue;
       for (const auto& v : c.values) {
         if (HasVariable(v.text)) continue;
         std::string_view what;
         std::string_view help;
         switch (type) {
-          case ValueType::kNumber:
+          case ValueKind::kNumber:
             if (!internal::ParseDecimal(v.text)) what = "a number";
             break;
-          case ValueType::kDate:
+          case ValueKind::kDate:
             if (!internal::ParseInstant(v.text)) {
               what = "a date";
               help = "write an ISO 8601 date-time such as `2026-01-31T12:00:00Z` or epoch seconds";
             }
             break;
-          case ValueType::kBool:
+          case ValueKind::kBool:
+          case ValueKind::kNull:
             if (!internal::ParseBool(v.text)) what = "`true` or `false`";
             break;
-          case ValueType::kBinary:
+          case ValueKind::kBinary:
             if (!internal::DecodeBase64(v.text)) what = "base64";
             break;
-          case ValueType::kIp:
+          case ValueKind::kIp:
             if (!internal::ParseIpNetwork(v.text)) {
               what = "an IP address or CIDR block";
               help = "write e.g. `203.0.113.0/24` or `2001:db8::/32`";
             }
             break;
-          case ValueType::kArn:
+          case ValueKind::kArn:
             // Six colon-separated components, as the compiler splits the pattern.
             if (std::count(v.text.begin(), v.text.end(), ':') < 5) {
               what = "an ARN";
               help = "write all six components: `arn:partition:service:region:account:resource`";
             }
             break;
-          case ValueType::kText:
+          case ValueKind::kString:
             break;
         }
         if (what.empty()) continue;
@@ -605,9 +562,9 @@ class Linter {
       return "the value must be one of " + ValueList(a.values) + " and also one of " +
              ValueList(b.values);
     }
-    const ValueType type = ValueTypeOf(a.spec.op);
-    if ((type != ValueType::kNumber && type != ValueType::kDate) ||
-        ValueTypeOf(b.spec.op) != type) {
+    const ValueKind type = ValueKindOf(a.spec.op);
+    if ((type != ValueKind::kNumber && type != ValueKind::kDate) ||
+        ValueKindOf(b.spec.op) != type) {
       return {};
     }
     auto ba = RangeBound(a, type);

@@ -6,49 +6,6 @@
 namespace fnjail::policy::internal {
 namespace {
 
-// The positive operator a negated one negates (StringNotLike -> StringLike).
-Operator PositiveForm(Operator op) {
-  switch (op) {
-    case Operator::kStringNotEquals:
-      return Operator::kStringEquals;
-    case Operator::kStringNotEqualsIgnoreCase:
-      return Operator::kStringEqualsIgnoreCase;
-    case Operator::kStringNotLike:
-      return Operator::kStringLike;
-    case Operator::kNumericNotEquals:
-      return Operator::kNumericEquals;
-    case Operator::kDateNotEquals:
-      return Operator::kDateEquals;
-    case Operator::kNotIpAddress:
-      return Operator::kIpAddress;
-    case Operator::kArnNotEquals:
-      return Operator::kArnEquals;
-    case Operator::kArnNotLike:
-      return Operator::kArnLike;
-    case Operator::kStringEquals:
-    case Operator::kStringEqualsIgnoreCase:
-    case Operator::kStringLike:
-    case Operator::kNumericEquals:
-    case Operator::kNumericLessThan:
-    case Operator::kNumericLessThanEquals:
-    case Operator::kNumericGreaterThan:
-    case Operator::kNumericGreaterThanEquals:
-    case Operator::kDateEquals:
-    case Operator::kDateLessThan:
-    case Operator::kDateLessThanEquals:
-    case Operator::kDateGreaterThan:
-    case Operator::kDateGreaterThanEquals:
-    case Operator::kBool:
-    case Operator::kBinaryEquals:
-    case Operator::kIpAddress:
-    case Operator::kArnEquals:
-    case Operator::kArnLike:
-    case Operator::kNull:
-      return op;
-  }
-  return op;
-}
-
 // True when `cmp` (-1, 0, 1 for request vs policy value) satisfies a comparison operator.
 bool CompareHolds(Operator op, int cmp) {
   switch (op) {
@@ -123,53 +80,7 @@ Result<CompiledCondition> CompiledCondition::Compile(const Condition& condition)
                 "`" + c.op_name_ + "` is not an operator: `Null` takes no set qualifier",
                 "`Null` already tests whether the key is present; write `Null`");
   }
-  switch (c.base_) {
-    case Operator::kStringEquals:
-    case Operator::kStringEqualsIgnoreCase:
-    case Operator::kStringLike:
-      c.family_ = Family::kString;
-      break;
-    case Operator::kNumericEquals:
-    case Operator::kNumericLessThan:
-    case Operator::kNumericLessThanEquals:
-    case Operator::kNumericGreaterThan:
-    case Operator::kNumericGreaterThanEquals:
-      c.family_ = Family::kNumeric;
-      break;
-    case Operator::kDateEquals:
-    case Operator::kDateLessThan:
-    case Operator::kDateLessThanEquals:
-    case Operator::kDateGreaterThan:
-    case Operator::kDateGreaterThanEquals:
-      c.family_ = Family::kDate;
-      break;
-    case Operator::kBool:
-      c.family_ = Family::kBool;
-      break;
-    case Operator::kBinaryEquals:
-      c.family_ = Family::kBinary;
-      break;
-    case Operator::kIpAddress:
-      c.family_ = Family::kIp;
-      break;
-    case Operator::kArnEquals:
-    case Operator::kArnLike:
-      c.family_ = Family::kArn;
-      break;
-    case Operator::kNull:
-      c.family_ = Family::kNull;
-      break;
-    case Operator::kStringNotEquals:
-    case Operator::kStringNotEqualsIgnoreCase:
-    case Operator::kStringNotLike:
-    case Operator::kNumericNotEquals:
-    case Operator::kDateNotEquals:
-    case Operator::kNotIpAddress:
-    case Operator::kArnNotEquals:
-    case Operator::kArnNotLike:
-      // INVARIANT: PositiveForm never returns a negated operator.
-      break;
-  }
+  c.family_ = ValueKindOf(c.base_);
 
   constexpr std::string_view kVarHelp =
       "policy variables are allowed only in string and ARN conditions";
@@ -181,8 +92,8 @@ Result<CompiledCondition> CompiledCondition::Compile(const Condition& condition)
                   std::move(help));
     };
     switch (c.family_) {
-      case Family::kString:
-      case Family::kArn: {
+      case ValueKind::kString:
+      case ValueKind::kArn: {
         auto tmpl = Template::Parse(v.text);
         if (!tmpl) {
           diags.Error(v.span, tmpl.error());
@@ -195,7 +106,7 @@ Result<CompiledCondition> CompiledCondition::Compile(const Condition& condition)
           tv.text = tv.tmpl.StaticString();
           if (c.base_ == Operator::kStringEqualsIgnoreCase) tv.text = ToLowerAscii(tv.text);
           if (c.base_ == Operator::kStringLike) tv.glob = tv.tmpl.StaticGlob();
-          if (c.family_ == Family::kArn) {
+          if (c.family_ == ValueKind::kArn) {
             tv.arn = tv.tmpl.StaticGlob().Split(':', 6);
             if (tv.arn.size() != 6) {
               bad("an ARN", "write all six components: `arn:partition:service:region:account:resource`");
@@ -207,36 +118,36 @@ Result<CompiledCondition> CompiledCondition::Compile(const Condition& condition)
         c.texts_.push_back(std::move(tv));
         break;
       }
-      case Family::kNumeric:
+      case ValueKind::kNumber:
         if (auto d = Decimal::Parse(v.text)) {
           c.numbers_.push_back(std::move(*d));
         } else {
           bad("a number");
         }
         break;
-      case Family::kDate:
+      case ValueKind::kDate:
         if (auto t = ParseInstant(v.text)) {
           c.dates_.push_back(*t);
         } else {
           bad("a date", "write an ISO 8601 date-time such as `2026-01-31T12:00:00Z` or epoch seconds");
         }
         break;
-      case Family::kBool:
-      case Family::kNull:
+      case ValueKind::kBool:
+      case ValueKind::kNull:
         if (auto b = ParseBool(v.text)) {
           c.bools_.push_back(*b);
         } else {
           bad("`true` or `false`");
         }
         break;
-      case Family::kBinary:
+      case ValueKind::kBinary:
         if (auto bytes = DecodeBase64(v.text)) {
           c.binaries_.push_back(std::move(*bytes));
         } else {
           bad("base64");
         }
         break;
-      case Family::kIp:
+      case ValueKind::kIp:
         if (auto net = ParseIpNetwork(v.text)) {
           c.networks_.push_back(*net);
         } else {
@@ -254,7 +165,7 @@ std::string CompiledCondition::Describe() const {
 }
 
 bool CompiledCondition::RequiresKey() const {
-  if (family_ == Family::kNull) {
+  if (family_ == ValueKind::kNull) {
     for (bool want_absent : bools_) {
       if (want_absent) return false;
     }
@@ -281,9 +192,9 @@ bool CompiledCondition::Resolve(const ContextView& context, std::vector<TextValu
     TextValue r;
     std::string missing;
     bool ok = true;
-    if (family_ == Family::kArn || base_ == Operator::kStringLike) {
+    if (family_ == ValueKind::kArn || base_ == Operator::kStringLike) {
       ok = tv.tmpl.ResolveGlob(context, &r.glob, &missing);
-      if (ok && family_ == Family::kArn) {
+      if (ok && family_ == ValueKind::kArn) {
         r.arn = r.glob.Split(':', 6);
         if (r.arn.size() != 6) {
           *error = "condition " + Describe() + ": value `" + r.glob.ToString() +
@@ -314,10 +225,10 @@ CompiledCondition::Outcome CompiledCondition::MatchOne(std::string_view value,
   };
   auto result = [](bool b) { return b ? Outcome::kTrue : Outcome::kFalse; };
   switch (family_) {
-    case Family::kString:
-    case Family::kArn: {
+    case ValueKind::kString:
+    case ValueKind::kArn: {
       std::optional<std::array<std::string_view, 6>> arn;
-      if (family_ == Family::kArn) {
+      if (family_ == ValueKind::kArn) {
         arn = SplitArn(value);
         if (!arn) return wrong_type("an ARN");
       }
@@ -366,7 +277,7 @@ CompiledCondition::Outcome CompiledCondition::MatchOne(std::string_view value,
       }
       return Outcome::kFalse;
     }
-    case Family::kNumeric: {
+    case ValueKind::kNumber: {
       auto d = ParseDecimal(value);
       if (!d) return wrong_type("a number");
       for (const Decimal& p : numbers_) {
@@ -374,7 +285,7 @@ CompiledCondition::Outcome CompiledCondition::MatchOne(std::string_view value,
       }
       return Outcome::kFalse;
     }
-    case Family::kDate: {
+    case ValueKind::kDate: {
       auto t = ParseInstant(value);
       if (!t) return wrong_type("a date");
       for (const Instant& p : dates_) {
@@ -382,7 +293,7 @@ CompiledCondition::Outcome CompiledCondition::MatchOne(std::string_view value,
       }
       return Outcome::kFalse;
     }
-    case Family::kBool: {
+    case ValueKind::kBool: {
       auto b = ParseBool(value);
       if (!b) return wrong_type("`true` or `false`");
       for (bool p : bools_) {
@@ -390,7 +301,7 @@ CompiledCondition::Outcome CompiledCondition::MatchOne(std::string_view value,
       }
       return Outcome::kFalse;
     }
-    case Family::kBinary: {
+    case ValueKind::kBinary: {
       auto bytes = DecodeBase64(value);
       if (!bytes) return wrong_type("base64");
       for (const std::string& p : binaries_) {
@@ -398,7 +309,7 @@ CompiledCondition::Outcome CompiledCondition::MatchOne(std::string_view value,
       }
       return Outcome::kFalse;
     }
-    case Family::kIp: {
+    case ValueKind::kIp: {
       auto ip = ParseIpAddress(value);
       if (!ip) return wrong_type("an IP address");
       for (const IpNetwork& n : networks_) {
@@ -406,7 +317,7 @@ CompiledCondition::Outcome CompiledCondition::MatchOne(std::string_view value,
       }
       return Outcome::kFalse;
     }
-    case Family::kNull:
+    case ValueKind::kNull:
       break;
   }
   return result(false);
@@ -427,7 +338,7 @@ CompiledCondition::Outcome CompiledCondition::Evaluate(const ContextView& contex
   // null data set.
   const bool present = found.value != nullptr && !found.value->values.empty();
 
-  if (family_ == Family::kNull) {
+  if (family_ == ValueKind::kNull) {
     for (bool want_absent : bools_) {
       if (want_absent == !present) {
         set_note(present ? "key present" : "key absent");

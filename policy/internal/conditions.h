@@ -50,8 +50,6 @@ class CompiledCondition {
   const std::string& lower_key() const { return key_lower_; }
 
  private:
-  enum class Family { kString, kNumeric, kDate, kBool, kBinary, kIp, kArn, kNull };
-
   // A string or ARN value; `dynamic` when it holds policy variables and must be
   // resolved per request.
   struct TextValue {
@@ -73,7 +71,7 @@ class CompiledCondition {
   OperatorSpec spec_;
   Operator base_ = Operator::kStringEquals;  // the positive form of a negated operator
   bool negated_ = false;
-  Family family_ = Family::kString;
+  ValueKind family_ = ValueKind::kString;
   std::string key_;        // as written
   std::string key_lower_;  // for lookups
   std::string op_name_;    // canonical spelling

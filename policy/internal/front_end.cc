@@ -128,37 +128,11 @@ void CheckPolicyVariables(const Statement& statement, Diagnostics& diagnostics) 
     for (const Literal& value : statement.resource->values) check(value);
   }
   for (const Condition& condition : statement.conditions) {
-    switch (condition.spec.op) {
-      case Operator::kStringEquals:
-      case Operator::kStringNotEquals:
-      case Operator::kStringEqualsIgnoreCase:
-      case Operator::kStringNotEqualsIgnoreCase:
-      case Operator::kStringLike:
-      case Operator::kStringNotLike:
-      case Operator::kArnEquals:
-      case Operator::kArnLike:
-      case Operator::kArnNotEquals:
-      case Operator::kArnNotLike:
-        for (const Literal& value : condition.values) check(value);
-        break;
-      case Operator::kNumericEquals:
-      case Operator::kNumericNotEquals:
-      case Operator::kNumericLessThan:
-      case Operator::kNumericLessThanEquals:
-      case Operator::kNumericGreaterThan:
-      case Operator::kNumericGreaterThanEquals:
-      case Operator::kDateEquals:
-      case Operator::kDateNotEquals:
-      case Operator::kDateLessThan:
-      case Operator::kDateLessThanEquals:
-      case Operator::kDateGreaterThan:
-      case Operator::kDateGreaterThanEquals:
-      case Operator::kBool:
-      case Operator::kBinaryEquals:
-      case Operator::kIpAddress:
-      case Operator::kNotIpAddress:
-      case Operator::kNull:
-        break;  // no variables expanded here; the value is checked for its type
+    // Variables are expanded only in string and ARN conditions; other values are checked
+    // for their type.
+    const ValueKind kind = ValueKindOf(condition.spec.op);
+    if (kind == ValueKind::kString || kind == ValueKind::kArn) {
+      for (const Literal& value : condition.values) check(value);
     }
   }
 }
