@@ -2,6 +2,9 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -16,10 +19,24 @@ constexpr const char* kDescription =
     "\n"
     "Run `fnjail COMMAND --help` for the manual of a command.";
 
+// Lists each subcommand by the first line of its description only; the full text is the
+// opening of that command's own --help.
+class ManualFormatter : public CLI::Formatter {
+ public:
+  std::string make_subcommand(const CLI::App* sub) const override {
+    std::string summary = sub->get_description();
+    summary = summary.substr(0, summary.find('\n'));
+    std::ostringstream out;
+    CLI::detail::format_help(out, sub->get_display_name(true), summary, get_column_width());
+    return out.str();
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{kDescription, "fnjail"};
+  app.formatter(std::make_shared<ManualFormatter>());
   app.require_subcommand(1);
   app.fallthrough(false);
   app.footer("Exit status: 0 on success, 1 when a check or test fails, 2 on bad usage or "

@@ -23,7 +23,9 @@ namespace {
 constexpr int kSetupFailureStatus = 125;
 
 constexpr const char* kRunDescription =
-    "Run CMD in a jail: new user (an unprivileged id on the host), pid, mount, network, IPC,\n"
+    "Run a command in a jail.\n"
+    "\n"
+    "CMD runs in new user (an unprivileged id on the host), pid, mount, network, IPC,\n"
     "UTS and cgroup namespaces; a read-only root holding only the binds; no capabilities,\n"
     "no_new_privs, a seccomp allowlist installed last (kill on anything else); cgroup\n"
     "memory/pids/CPU limits; a wall-clock deadline and an output cap that kill the jail.\n"
