@@ -468,15 +468,17 @@ class Linter {
 
   // Values that do not parse for their operator: numbers, dates, booleans (Bool, Null),
   // base64 and addresses. These are errors, worded as the compiler of the policy set words
-  // them: such a condition cannot be evaluated. Values holding a variable are left to the
-  // compiler. Returns true when the statement has such a value.
+  // them: such a condition cannot be evaluated. Returns true when the statement has such
+  // a value.
   bool CheckConditionValues(const Statement& s) {
     bool any_error = false;
     for (const auto& c : s.conditions) {
       const ValueKind type = ValueKindOf(c.spec.op);
       if (type == ValueKind::kString) continue;
       for (const auto& v : c.values) {
-        if (HasVariable(v.text)) continue;
+        // Only string and ARN values expand variables; an ARN holding one is checked per
+        // request. Anywhere else `${` is just a character that makes the value unparsable.
+        if (type == ValueKind::kArn && HasVariable(v.text)) continue;
         std::string_view what;
         std::string_view help;
         switch (type) {
@@ -513,6 +515,9 @@ class Linter {
             break;
         }
         if (what.empty()) continue;
+        if (help.empty() && HasVariable(v.text)) {
+          help = "policy variables are allowed only in string and ARN conditions";
+        }
         any_error = true;
         diags_.Error(v.span,
                      Code(v.text) + " is not " + std::string(what) + " (in " +

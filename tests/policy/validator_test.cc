@@ -257,13 +257,19 @@ TEST(ValidatorTest, ValueErrorsAreTheOnesCompilingTheSetReports) {
   s.conditions.push_back(Cond("IpAddress", "aws:SourceIp", {"300.0.0.1"}, 8));
   s.conditions.push_back(Cond("Bool", "aws:SecureTransport", {"yes"}, 12));
   s.conditions.push_back(Cond("ArnLike", "aws:SourceArn", {"arn:aws:s3:::b", "arn:aws:s3"}, 16));
+  // Variables expand only in string and ARN conditions; elsewhere `${` makes a bad value.
+  s.conditions.push_back(Cond("NumericLessThan", "s:n", {"${s:limit}"}, 20));
+  s.conditions.push_back(Cond("DateLessThan", "aws:CurrentTime", {"2027-01-01T00:00:0${a0Z"}, 24));
+  s.conditions.push_back(Cond("IpAddress", "aws:SourceIp", {"${aws:SourceIp}"}, 28));
+  s.conditions.push_back(Cond("ArnLike", "aws:SourceArn", {"arn:aws:s3:::${aws:username}"}, 32));
   Document doc = Doc({s});
   auto compiled = PolicySet::Compile({doc});
   ASSERT_FALSE(compiled.has_value());
   std::vector<std::string> from_compile;
   for (const auto& d : compiled.error()) from_compile.push_back(d.ToString());
   auto lint = Lint(doc);
-  EXPECT_EQ(lint.size(), 4u);
+  EXPECT_EQ(lint.size(), 7u);
+  EXPECT_EQ(compiled.error().size(), 7u);
   for (const auto& d : lint) EXPECT_THAT(from_compile, Contains(d.ToString()));
 }
 
@@ -339,10 +345,11 @@ TEST(ValidatorTest, RangesThatCanHoldAreNotReported) {
   EXPECT_THAT(Findings(with(Cond("ForAnyValue:NumericLessThan", "s:n", {"5"}, 4),
                             Cond("ForAnyValue:NumericGreaterThan", "s:n", {"10"}, 8))),
               IsEmpty());
-  // A variable could be anything.
+  // Numeric conditions expand no variables: the value is an error (as Compile says), and
+  // no range finding is made from it.
   EXPECT_THAT(Findings(with(Cond("NumericLessThan", "s:n", {"${s:max}"}, 4),
                             Cond("NumericGreaterThan", "s:n", {"10"}, 8))),
-              IsEmpty());
+              ElementsAre(HasSubstr("error: `${s:max}` is not a number")));
 }
 
 TEST(ValidatorTest, DisjointDateRangeHoldsForNoSingleValue) {
