@@ -94,17 +94,20 @@ class ProfileReader {
   // An integer within [min, max], or an error at the value.
   bool Int(const toml::node& node, const std::string& key, int64_t min, int64_t max,
            uint64_t* out) {
-    const auto v = node.value<int64_t>();
-    if (!node.is_integer() || !v) {
+    // Type first: toml++'s value<int64_t>() converts a float by a cast that is undefined
+    // behaviour when the float is out of range.
+    const auto* integer = node.as_integer();
+    if (integer == nullptr) {
       diags_->Add(node.source(), "`" + key + "` must be an integer");
       return false;
     }
-    if (*v < min || *v > max) {
+    const int64_t v = integer->get();
+    if (v < min || v > max) {
       diags_->Add(node.source(), "`" + key + "` must be within [" + std::to_string(min) + ", " +
                                      std::to_string(max) + "]");
       return false;
     }
-    *out = static_cast<uint64_t>(*v);
+    *out = static_cast<uint64_t>(v);
     return true;
   }
 

@@ -120,6 +120,14 @@ TEST(ProfileTomlTest, ErrorsCarryFileLineAndColumn) {
   EXPECT_THAT(p, HasError("bad.toml:2:8: error: `pids` must be an integer"));
 }
 
+TEST(ProfileTomlTest, FloatsAreNotIntegersHoweverLarge) {
+  // An out-of-range float must be refused by type, never converted.
+  auto p = ParseProfileToml("[limits]\ncpu_ms = 1.5e300\npids = 16.0\n", "f.toml");
+  ASSERT_FALSE(p);
+  EXPECT_THAT(p.error().detail, HasSubstr("f.toml:2:10: error: `cpu_ms` must be an integer"));
+  EXPECT_THAT(p.error().detail, HasSubstr("f.toml:3:8: error: `pids` must be an integer"));
+}
+
 TEST(ProfileTomlTest, EveryErrorIsReported) {
   auto p = ParseProfileToml("[limits]\npids = 0\nbogus = 1\n[network]\nmode = \"host\"\n",
                             "bad.toml");
