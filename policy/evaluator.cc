@@ -490,19 +490,25 @@ Decision PolicySet::Impl::Decide(const Request& request) const {
     return d;
   }
 
-  bool grant_error = false;
-  for_each(kGrantList, [&](uint32_t id, bool known) {
-    if (!MayApply(id, context)) return;
-    const CompiledStatement& s = statements[id];
-    Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, true, true, &error,
-                                nullptr);
-    if (m == Match::kYes) {
-      d.statements.push_back(s.ref);
-    } else if (m == Match::kError) {
-      grant_error = true;
-      d.errors.push_back(EvalError{s.ref, std::move(error)});
-    }
-  });
+  // Appends the matching allows of one list to d.statements; true when one errored.
+  auto collect_allows = [&](size_t list) {
+    bool errored = false;
+    for_each(list, [&](uint32_t id, bool known) {
+      if (!MayApply(id, context)) return;
+      const CompiledStatement& s = statements[id];
+      Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, true, true,
+                                  &error, nullptr);
+      if (m == Match::kYes) {
+        d.statements.push_back(s.ref);
+      } else if (m == Match::kError) {
+        errored = true;
+        d.errors.push_back(EvalError{s.ref, std::move(error)});
+      }
+    });
+    return errored;
+  };
+
+  const bool grant_error = collect_allows(kGrantList);
   if (grant_error || d.statements.empty()) {
     d.statements.clear();
     return d;
@@ -517,19 +523,7 @@ Decision PolicySet::Impl::Decide(const Request& request) const {
   }
   if (boundary_applies) {
     const size_t grant_count = d.statements.size();
-    bool boundary_error = false;
-    for_each(kBoundaryList, [&](uint32_t id, bool known) {
-      if (!MayApply(id, context)) return;
-      const CompiledStatement& s = statements[id];
-      Match m = EvaluateStatement(s, request, lower.view(), Hint(known), context, true, true, &error,
-                                nullptr);
-      if (m == Match::kYes) {
-        d.statements.push_back(s.ref);
-      } else if (m == Match::kError) {
-        boundary_error = true;
-        d.errors.push_back(EvalError{s.ref, std::move(error)});
-      }
-    });
+    const bool boundary_error = collect_allows(kBoundaryList);
     if (boundary_error || d.statements.size() == grant_count) {
       d.statements.clear();
       return d;
