@@ -16,10 +16,10 @@ ContextView::ContextView(const std::map<std::string, ContextValue>& context)
   flat_ok_ = context.size() <= kFlatEntries;
   for (const auto& [key, value] : context) {
     if (flat_ok_) flat_[flat_size_++] = Entry{key, &value};
-    if (!value.values.empty()) {
-      const uint16_t bit = KeyBit(key);
-      key_words_[bit >> 6] |= uint64_t{1} << (bit & 63);
-    }
+    // Every key given sets its bit, even with no values: a key given twice in different
+    // case is an error the statement must see, and the prefilter must not hide it.
+    const uint16_t bit = KeyBit(key);
+    key_words_[bit >> 6] |= uint64_t{1} << (bit & 63);
   }
 }
 

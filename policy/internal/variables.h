@@ -31,7 +31,7 @@ class ContextView {
   // Finds `lower_key` (already lower-case). Linear in the context size, no allocation.
   Lookup Find(std::string_view lower_key) const noexcept;
 
-  // A 1024-bit Bloom-style set of the keys present (with at least one value), over a
+  // A 1024-bit Bloom-style set of the keys given (with or without values), over a
   // hash of the lower-cased key: a clear bit proves a key absent, a set bit proves
   // nothing. KeyBit(key) is the bit of `key` (either case).
   static uint16_t KeyBit(std::string_view key) noexcept {

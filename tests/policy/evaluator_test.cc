@@ -321,6 +321,19 @@ TEST(EvaluatorTest, ConditionsAreAndedAcrossKeys) {
   EXPECT_FALSE(Decide(set, Req("a", "x:y", "r", {{"aws:SourceIp", V("10.1.1.1")}})).allowed);
 }
 
+TEST(EvaluatorTest, KeyGivenTwiceInDifferentCaseIsAnErrorEvenWithoutValues) {
+  // The key prefilter must not hide the ambiguity: Decide() checks fast and explained agree.
+  PolicySet set = MustCompile({Doc("p", {
+      Stmt(kAllow).Sid("S").NotAction({"ec2:*"}).NotResource({"fn:hello"})
+          .When(Cond("StringEquals", "aws:username", {"alice"})),
+  })});
+  Decision d = Decide(set, Req("alice", "function:Invoke", "fn:other",
+                               {{"AWS:UserName", Multi({})}, {"aws:username", Multi({})}}));
+  EXPECT_FALSE(d.allowed);
+  ASSERT_EQ(d.errors.size(), 1u);
+  EXPECT_THAT(d.errors[0].message, HasSubstr("given more than once"));
+}
+
 TEST(EvaluatorTest, ErroringDenyCountsAsMatched) {
   PolicySet set = MustCompile({
       Doc("allow", {Stmt(kAllow).Sid("A").Action({"*"}).Resource({"*"})}),
