@@ -28,4 +28,19 @@ void RegisterKeysCommands(CLI::App& app, Runner* run);
 // Adds `run`: runs a command in a jail (sandbox/sandbox.h).
 void RegisterRunCommand(CLI::App& app, Runner* run);
 
+// Adds `profile` (learn a least-privilege profile); profile_command.cc.
+void RegisterProfileCommands(CLI::App& app, Runner* run);
+
+// Adds `secrets` (function secrets at rest: set, list, rm); secrets_command.cc.
+void RegisterSecretsCommands(CLI::App& app, Runner* run);
+
+// Adds `invoke` (run a function through its runtime) and `usage`; invoke_command.cc.
+void RegisterInvokeCommands(CLI::App& app, Runner* run);
+
+// Adds `config` (check a gateway configuration); config_command.cc.
+void RegisterConfigCommands(CLI::App& app, Runner* run);
+
+// Adds `serve` (the gateway); serve_command.cc.
+void RegisterServeCommand(CLI::App& app, Runner* run);
+
 }  // namespace fnjail::cli

@@ -55,6 +55,11 @@ int main(int argc, char** argv) {
   fnjail::cli::RegisterAuditCommands(app, &run);
   fnjail::cli::RegisterKeysCommands(app, &run);
   fnjail::cli::RegisterRunCommand(app, &run);
+  fnjail::cli::RegisterProfileCommands(app, &run);
+  fnjail::cli::RegisterSecretsCommands(app, &run);
+  fnjail::cli::RegisterInvokeCommands(app, &run);
+  fnjail::cli::RegisterConfigCommands(app, &run);
+  fnjail::cli::RegisterServeCommand(app, &run);
 
   try {
     app.parse(argc, argv);

@@ -5,7 +5,9 @@
 # Rules (design brief, "Modules"):
 #   policy/, crypto/  include no other fnjail library;
 #   sandbox/          may include crypto/ (the channel endpoint) and nothing else of ours;
-#   gateway/          may include policy/, sandbox/, crypto/;
+#   runtime/          (function runtimes and execution environments) may include sandbox/
+#                     and crypto/;
+#   gateway/          may include policy/, sandbox/, crypto/, runtime/;
 #   nobody includes another library's internal/ headers;
 #   public headers (<lib>/*.h outside internal/) include no third-party library headers
 #   other than tl::expected.
@@ -14,11 +16,12 @@ if(NOT ROOT)
 endif()
 get_filename_component(ROOT "${ROOT}" ABSOLUTE)
 
-set(libs policy crypto sandbox gateway)
+set(libs policy crypto sandbox runtime gateway)
 set(allowed_policy "")
 set(allowed_crypto "")
 set(allowed_sandbox crypto)
-set(allowed_gateway policy sandbox crypto)
+set(allowed_runtime sandbox crypto)
+set(allowed_gateway policy sandbox crypto runtime)
 set(third_party_patterns "toml\\+\\+/" "openssl/" "seccomp\\.h" "nlohmann/" "boost/"
     "lua\\.h" "lua\\.hpp" "lauxlib\\.h" "sys/capability\\.h" "valijson/" "CLI/")
 

@@ -1,0 +1,8 @@
+// `fnjail config`: not registered yet; the command lands with its library.
+#include "cli/commands.h"
+
+namespace fnjail::cli {
+
+void RegisterConfigCommands(CLI::App& /*app*/, Runner* /*run*/) {}
+
+}  // namespace fnjail::cli

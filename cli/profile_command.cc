@@ -1,0 +1,8 @@
+// `fnjail profile`: not registered yet; the command lands with its library.
+#include "cli/commands.h"
+
+namespace fnjail::cli {
+
+void RegisterProfileCommands(CLI::App& /*app*/, Runner* /*run*/) {}
+
+}  // namespace fnjail::cli

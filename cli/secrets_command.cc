@@ -1,0 +1,8 @@
+// `fnjail secrets`: not registered yet; the command lands with its library.
+#include "cli/commands.h"
+
+namespace fnjail::cli {
+
+void RegisterSecretsCommands(CLI::App& /*app*/, Runner* /*run*/) {}
+
+}  // namespace fnjail::cli
