@@ -12,8 +12,10 @@ packages=(
   libboost1.81-dev libssl-dev libseccomp-dev libcap-dev liblua5.4-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  # peers the bench/ scripts compare against
-  nodejs npm bubblewrap
+  # the example Python functions (exec runtime)
+  python3 python3-jinja2 python3-pil python3-igraph
+  # peers and load generators the bench/ scripts use
+  nodejs npm bubblewrap nginx wrk
 )
 
 missing=()
