@@ -1,0 +1,2 @@
+// Loading and checking the gateway configuration.
+#include "gateway/config.h"
