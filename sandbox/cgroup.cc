@@ -299,19 +299,23 @@ Result<void> Jail::Join(pid_t pid) const {
   return {};
 }
 
-Stats Jail::ReadStats() const {
+Stats Jail::ReadStats() const { return cgroup::ReadStats(paths()); }
+
+Stats ReadStats(const Paths& paths) {
   Stats s;
-  for (const auto& [controller, dir] : controller_dirs_) {
-    if (version_ == Version::kV2) {
+  for (const auto& [controller, dir] : paths.controller_dirs) {
+    if (paths.version == Version::kV2) {
       s.oom_kills = ReadKeyed(dir + "/memory.events", "oom_kill");
       s.memory_limit_hits = ReadKeyed(dir + "/memory.events", "oom");
       s.pids_max_events = ReadKeyed(dir + "/pids.events", "max");
       s.cpu_usage_ns = ReadKeyed(dir + "/cpu.stat", "usage_usec") * 1000;
       s.memory_peak_bytes = ReadNumber(dir + "/memory.peak");
+      s.memory_current_bytes = ReadNumber(dir + "/memory.current");
     } else if (controller == "memory") {
       s.oom_kills = ReadKeyed(dir + "/memory.oom_control", "oom_kill");
       s.memory_limit_hits = ReadNumber(dir + "/memory.failcnt");
       s.memory_peak_bytes = ReadNumber(dir + "/memory.max_usage_in_bytes");
+      s.memory_current_bytes = ReadNumber(dir + "/memory.usage_in_bytes");
     } else if (controller == "pids") {
       s.pids_max_events = ReadKeyed(dir + "/pids.events", "max");
     } else if (controller == "cpuacct") {

@@ -23,32 +23,9 @@
 #include <memory>
 #include <optional>
 
-#include "sandbox/internal/caps.h"
-#include "sandbox/internal/cgroup.h"
-#include "sandbox/internal/child_status.h"
-#include "sandbox/internal/mount_ns.h"
-#include "sandbox/internal/net_ns.h"
-#include "sandbox/internal/rlimits.h"
-#include "sandbox/internal/seccomp.h"
-#include "sandbox/internal/user_ns.h"
-#include "sandbox/sandbox.h"
+#include "sandbox/internal/launch.h"
 
 namespace fnjail::sandbox {
-
-// Everything the child needs, computed once before any clone(). The child only reads it.
-struct PreparedJail::Plan {
-  SandboxSpec spec;
-  internal::user_ns::Plan user;
-  internal::mount_ns::Plan mount;
-  internal::net_ns::Plan net;
-  internal::rlimits::Plan rlimits;
-  std::optional<internal::caps::Plan> caps;
-  internal::seccomp::Plan filter;
-  std::vector<std::string> candidates;  // where argv[0] may be inside the jail
-  std::vector<char*> argv;              // into spec.argv
-  std::vector<char*> envp;              // into spec.env
-  std::optional<internal::cgroup::Layout> layout;
-};
 
 namespace {
 
@@ -59,7 +36,6 @@ using internal::ChildStatus;
 constexpr int kChannelFd = 3;  // the channel, when the spec has one
 constexpr int kReportFd = 4;   // the report pipe in the child (close-on-exec)
 constexpr int kHighFd = 16;    // parent descriptors handed to the child start here
-constexpr int kLimitCheckMs = 10;  // how often the supervisor reads the cgroup counters
 
 // Descriptor numbers (>= kHighFd) the child moves into place; fresh for every run.
 struct ChildFds {
@@ -79,12 +55,6 @@ std::string ReadSmallFile(const std::string& path) {
   ssize_t n;
   while ((n = read(fd.get(), buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
   return out;
-}
-
-int64_t NowMs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
 }
 
 std::vector<std::string> ExecCandidates(const SandboxSpec& spec) {
@@ -213,43 +183,6 @@ std::vector<std::string> ExecCandidates(const SandboxSpec& spec) {
 // ---------------------------------------------------------------------------------------
 // The parent side.
 
-// Blocks SIGCHLD (read through a signalfd) and SIGPIPE (writes to a closed output return
-// EPIPE instead) for the calling thread while a jail runs; restores the mask after.
-class SignalScope {
- public:
-  SignalScope() {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGCHLD);
-    sigaddset(&set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &set, &old_);
-    sigset_t chld;
-    sigemptyset(&chld);
-    sigaddset(&chld, SIGCHLD);
-    fd_.reset(signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK));
-  }
-  SignalScope(const SignalScope&) = delete;
-  SignalScope& operator=(const SignalScope&) = delete;
-  ~SignalScope() {
-    // Consume a SIGPIPE raised while blocked, unless the caller had it blocked already.
-    if (sigismember(&old_, SIGPIPE) == 0) {
-      sigset_t pipe;
-      sigemptyset(&pipe);
-      sigaddset(&pipe, SIGPIPE);
-      const timespec zero{0, 0};
-      while (sigtimedwait(&pipe, nullptr, &zero) > 0) {
-      }
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  int fd() const { return fd_.get(); }
-  bool ok() const { return fd_.valid(); }
-
- private:
-  sigset_t old_{};
-  UniqueFd fd_;
-};
-
 Result<UniqueFd> MoveHigh(int fd) {
   const int high = fcntl(fd, F_DUPFD_CLOEXEC, kHighFd);
   if (high < 0) return Fail(Step::kPipe, errno, "F_DUPFD_CLOEXEC");
@@ -267,303 +200,452 @@ Result<Pipe> MakePipe() {
   return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
-// Supervises one running jail.
-class Supervisor {
- public:
-  Supervisor(pid_t init, const SandboxSpec& spec, const RunIo& io,
-             const internal::mount_ns::Plan& mount, internal::cgroup::Jail* cgroup)
-      : init_(init), spec_(spec), io_(io), mount_(mount), cgroup_(cgroup) {}
-
-  void KillJail(std::optional<Outcome::Kind> reason) {
-    if (reason && !kill_reason_ && !violation_ && !fatal_signal_) kill_reason_ = reason;
-    if (!killed_) {
-      // The init of the pid namespace: its death takes every process of the jail with it.
-      kill(init_, SIGKILL);
-      killed_ = true;
-    }
-  }
-
-  // Handles every waitable state change: ptrace stops and exits.
-  void Reap() {
-    for (;;) {
-      int status = 0;
-      rusage ru{};
-      const pid_t w = wait4(-1, &status, WNOHANG | __WALL, &ru);
-      if (w <= 0) return;
-      if (WIFSTOPPED(status)) {
-        OnStop(w, status);
-        continue;
-      }
-      if (w == init_) {
-        init_status_ = status;
-        init_rusage_ = ru;
-        reaped_ = true;
-      }
-    }
-  }
-
-  // Copies a chunk of output to `out`, counting it against the cap.
-  void Forward(int from, int to) {
-    char buf[64 << 10];
-    const ssize_t n = read(from, buf, sizeof(buf));
-    if (n <= 0) {
-      // While draining after the jail is gone, "nothing now" means "nothing ever".
-      if (n == 0 || draining_ || (errno != EAGAIN && errno != EINTR)) CloseStream(from);
-      return;
-    }
-    size_t allowed = static_cast<size_t>(n);
-    const uint64_t left = spec_.limits.output_bytes - std::min(spec_.limits.output_bytes, output_);
-    if (allowed > left) allowed = static_cast<size_t>(left);
-    output_ += static_cast<uint64_t>(n);
-    WriteAll(to, buf, allowed);
-    if (output_ > spec_.limits.output_bytes) KillJail(Outcome::Kind::kOutputLimit);
-  }
-
-  void CloseStream(int fd) {
-    for (UniqueFd* s : {&out_, &err_}) {
-      if (s->get() == fd) s->reset();
-    }
-  }
-
-  void CheckLimits() {
-    if (cgroup_ == nullptr) return;
-    const internal::cgroup::Stats st = cgroup_->ReadStats();
-    if (st.oom_kills > 0) KillJail(Outcome::Kind::kOomKilled);
-    if (st.pids_max_events > 0) KillJail(Outcome::Kind::kPidsLimit);
-  }
-
-  Result<Outcome> Loop(UniqueFd report, UniqueFd out, UniqueFd err, int sigfd) {
-    out_ = std::move(out);
-    err_ = std::move(err);
-    const int64_t start = NowMs();
-    const int64_t deadline = start + static_cast<int64_t>(spec_.limits.timeout_ms);
-    std::optional<ChildStatus> setup_failure;
-    bool exec_confirmed = false;
-    int64_t last_check = start;
-    for (const int fd : {out_.get(), err_.get()}) fcntl(fd, F_SETFL, O_NONBLOCK);
-
-    while (!reaped_) {
-      std::vector<pollfd> fds;
-      fds.push_back({sigfd, POLLIN, 0});
-      if (report) fds.push_back({report.get(), POLLIN, 0});
-      if (out_) fds.push_back({out_.get(), POLLIN, 0});
-      if (err_) fds.push_back({err_.get(), POLLIN, 0});
-      if (cgroup_ != nullptr) {
-        for (const auto& e : cgroup_->event_fds()) fds.push_back({e.fd, e.events, 0});
-      }
-      int timeout = -1;
-      if (!killed_) timeout = static_cast<int>(std::clamp<int64_t>(deadline - NowMs(), 0, INT_MAX));
-      // Not every kernel notifies pids.events on cgroup v1: look at the counters regularly.
-      if (cgroup_ != nullptr && !killed_) timeout = std::min(timeout, kLimitCheckMs);
-      const int ready = poll(fds.data(), fds.size(), timeout);
-      if (ready < 0 && errno != EINTR) {
-        KillJail(std::nullopt);
-        return Fail(Step::kWait, errno, "poll");
-      }
-      if (!killed_ && NowMs() >= deadline) KillJail(Outcome::Kind::kTimeout);
-      if (cgroup_ != nullptr && !killed_ && NowMs() - last_check >= kLimitCheckMs) {
-        last_check = NowMs();
-        CheckLimits();
-      }
-      for (const pollfd& p : fds) {
-        if (p.revents == 0) continue;
-        if (p.fd == sigfd) {
-          signalfd_siginfo info;
-          while (read(sigfd, &info, sizeof(info)) == sizeof(info)) {
-          }
-          Reap();
-        } else if (report && p.fd == report.get()) {
-          ChildStatus st;
-          const ssize_t n = read(report.get(), &st, sizeof(st));
-          if (n == sizeof(st)) setup_failure = st;
-          else if (n == 0) exec_confirmed = true;
-          report.reset();
-        } else if (out_ && p.fd == out_.get()) {
-          Forward(out_.get(), io_.stdout_fd);
-        } else if (err_ && p.fd == err_.get()) {
-          Forward(err_.get(), io_.stderr_fd);
-        } else {
-          // A cgroup limit event: re-read to re-arm, then look at the counters.
-          char buf[256];
-          lseek(p.fd, 0, SEEK_SET);
-          [[maybe_unused]] const ssize_t ignored = read(p.fd, buf, sizeof(buf));
-          CheckLimits();
-        }
-      }
-    }
-    const int64_t end = NowMs();
-    // Every writer is dead: drain what is left in the pipes.
-    draining_ = true;
-    while (out_ || err_) {
-      if (out_) Forward(out_.get(), io_.stdout_fd);
-      if (err_) Forward(err_.get(), io_.stderr_fd);
-    }
-    if (report && !setup_failure && !exec_confirmed) {
-      ChildStatus st;
-      if (read(report.get(), &st, sizeof(st)) == sizeof(st)) setup_failure = st;
-    }
-    if (setup_failure && !violation_) {
-      return tl::unexpected(Error{setup_failure->step, setup_failure->err,
-                                  internal::mount_ns::Describe(mount_, *setup_failure)});
-    }
-    return MakeOutcome(end - start);
-  }
-
- private:
-  static void WriteAll(int fd, const char* data, size_t size) {
-    while (fd >= 0 && size > 0) {
-      const ssize_t n = write(fd, data, size);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return;  // a closed reader discards the rest
-      data += n;
-      size -= static_cast<size_t>(n);
-    }
-  }
-
-  void OnStop(pid_t pid, int status) {
-    const int event = (status >> 16) & 0xff;
-    if (event == PTRACE_EVENT_EXIT) {
-      unsigned long code = 0;
-      ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &code);
-      const int exit_status = static_cast<int>(code);
-      if (WIFSIGNALED(exit_status) && WTERMSIG(exit_status) == SIGSYS && !violation_) {
-        // A seccomp kill restores the syscall-entry registers before the fatal SIGSYS, so
-        // at this exit stop the syscall number is still in orig_rax.
-#if defined(__x86_64__)
-        user_regs_struct regs{};
-        if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) == 0) {
-          violation_ = internal::seccomp::SyscallName(static_cast<long>(regs.orig_rax));
-        } else {
-          violation_ = "unknown";
-        }
-#else
-        violation_ = "unknown";
-#endif
-        KillJail(std::nullopt);
-      }
-      ptrace(PTRACE_CONT, pid, nullptr, nullptr);
-    } else if (event != 0) {
-      // fork/vfork/clone events and the initial stop of an auto-attached child. Group stops
-      // are resumed too: a jail cannot park itself stopped past its deadline unobserved.
-      ptrace(PTRACE_CONT, pid, nullptr, nullptr);
-    } else {
-      const int sig = WSTOPSIG(status);
-      if (pid == init_ && !fatal_signal_ && FatalToInit(pid, sig)) {
-        // The jail's init is traced, and the kernel keeps a traced init unkillable by its own
-        // faults: it would retry the faulting instruction forever. What would have killed it
-        // untraced kills the jail now, reported as that signal.
-        fatal_signal_ = sig;
-        KillJail(std::nullopt);
-      }
-      // A signal on its way: deliver it unchanged.
-      ptrace(PTRACE_CONT, pid, nullptr, reinterpret_cast<void*>(static_cast<intptr_t>(WSTOPSIG(status))));
-    }
-  }
-
-  // Whether `sig`, about to be delivered to the jail's init, would end it: its default
-  // action terminates and the process neither catches nor ignores it (/proc status masks).
-  static bool FatalToInit(pid_t pid, int sig) {
-    switch (sig) {
-      case SIGCHLD:
-      case SIGCONT:
-      case SIGSTOP:
-      case SIGTSTP:
-      case SIGTTIN:
-      case SIGTTOU:
-      case SIGURG:
-      case SIGWINCH:
-        return false;
-      default:
-        break;
-    }
-    if (sig < 1 || sig > 64) return false;
-    const std::string status = ReadSmallFile("/proc/" + std::to_string(pid) + "/status");
-    const uint64_t bit = uint64_t{1} << (sig - 1);
-    for (const char* key : {"SigCgt:", "SigIgn:"}) {
-      const size_t at = status.find(key);
-      if (at == std::string::npos) return false;
-      const uint64_t mask = std::strtoull(status.c_str() + at + std::strlen(key), nullptr, 16);
-      if ((mask & bit) != 0) return false;
-    }
-    return true;
-  }
-
-  Outcome MakeOutcome(int64_t wall_ms) {
-    Outcome o;
-    o.wall_ms = static_cast<uint64_t>(std::max<int64_t>(wall_ms, 0));
-    const auto tv_ms = [](const timeval& tv) {
-      return static_cast<uint64_t>(tv.tv_sec) * 1000 + static_cast<uint64_t>(tv.tv_usec) / 1000;
-    };
-    o.cpu_ms = tv_ms(init_rusage_.ru_utime) + tv_ms(init_rusage_.ru_stime);
-    o.max_rss_kb = static_cast<uint64_t>(init_rusage_.ru_maxrss);
-    if (cgroup_ != nullptr) {
-      const internal::cgroup::Stats st = cgroup_->ReadStats();
-      if (st.cpu_usage_ns != 0) o.cpu_ms = st.cpu_usage_ns / 1'000'000;
-      // With a cgroup its peak is the jail's own memory. The rusage peak would also count
-      // the launcher's pages the child shared between clone() and execve().
-      if (st.memory_peak_bytes != 0) o.max_rss_kb = st.memory_peak_bytes / 1024;
-      if (!violation_ && !kill_reason_) {
-        // The kernel counts an OOM kill only after sending the SIGKILL, so a fast reap can
-        // beat the counter: a SIGKILL nobody here sent, in a cgroup that hit its memory
-        // limit, is the OOM killer too.
-        const bool foreign_sigkill = !killed_ && WIFSIGNALED(init_status_) &&
-                                     WTERMSIG(init_status_) == SIGKILL;
-        if (st.oom_kills > 0 || (foreign_sigkill && st.memory_limit_hits > 0)) {
-          kill_reason_ = Outcome::Kind::kOomKilled;
-        } else if (st.pids_max_events > 0) {
-          kill_reason_ = Outcome::Kind::kPidsLimit;
-        }
-      }
-    }
-    if (violation_) {
-      o.kind = Outcome::Kind::kSeccompViolation;
-      o.syscall = *violation_;
-      o.signal = SIGSYS;
-    } else if (kill_reason_) {
-      o.kind = *kill_reason_;
-      o.signal = SIGKILL;
-    } else if (fatal_signal_) {
-      o.kind = Outcome::Kind::kSignaled;
-      o.signal = *fatal_signal_;
-    } else if (WIFEXITED(init_status_)) {
-      o.kind = Outcome::Kind::kExited;
-      o.exit_code = WEXITSTATUS(init_status_);
-    } else {
-      o.kind = Outcome::Kind::kSignaled;
-      o.signal = WIFSIGNALED(init_status_) ? WTERMSIG(init_status_) : 0;
-    }
-    return o;
-  }
-
-  pid_t init_;
-  const SandboxSpec& spec_;
-  RunIo io_;
-  const internal::mount_ns::Plan& mount_;
-  internal::cgroup::Jail* cgroup_;
-  bool draining_ = false;
-  UniqueFd out_;
-  UniqueFd err_;
-  uint64_t output_ = 0;
-  bool killed_ = false;
-  bool reaped_ = false;
-  int init_status_ = 0;
-  rusage init_rusage_{};
-  std::optional<Outcome::Kind> kill_reason_;
-  std::optional<std::string> violation_;
-  std::optional<int> fatal_signal_;
-};
-
 // Kills and reaps a child that never got going.
 void Abandon(pid_t pid) {
   kill(pid, SIGKILL);
   int status = 0;
-  while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {
+  while (waitpid(pid, &status, __WALL | __WNOTHREAD) < 0 && errno == EINTR) {
   }
+}
+
+void WriteAll(int fd, const char* data, size_t size) {
+  while (fd >= 0 && size > 0) {
+    const ssize_t n = write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // a closed reader discards the rest
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+// sandbox::Run's output: copied to the caller's descriptors, cut at the cap.
+class FdSink : public internal::OutputSink {
+ public:
+  FdSink(const RunIo& io, uint64_t cap) : io_(io), cap_(cap) {}
+  bool Take(bool is_err, const char* data, size_t size) override {
+    const uint64_t left = cap_ - std::min(cap_, seen_);
+    seen_ += size;
+    WriteAll(is_err ? io_.stderr_fd : io_.stdout_fd, data,
+             static_cast<size_t>(std::min<uint64_t>(size, left)));
+    return seen_ <= cap_;
+  }
+
+ private:
+  RunIo io_;
+  uint64_t cap_;
+  uint64_t seen_ = 0;
+};
+
+// Whether `sig`, about to be delivered to the jail's init, would end it: its default
+// action terminates and the process neither catches nor ignores it (/proc status masks).
+bool FatalToInit(pid_t pid, int sig) {
+  switch (sig) {
+    case SIGCHLD:
+    case SIGCONT:
+    case SIGSTOP:
+    case SIGTSTP:
+    case SIGTTIN:
+    case SIGTTOU:
+    case SIGURG:
+    case SIGWINCH:
+      return false;
+    default:
+      break;
+  }
+  if (sig < 1 || sig > 64) return false;
+  const std::string status = ReadSmallFile("/proc/" + std::to_string(pid) + "/status");
+  const uint64_t bit = uint64_t{1} << (sig - 1);
+  for (const char* key : {"SigCgt:", "SigIgn:"}) {
+    const size_t at = status.find(key);
+    if (at == std::string::npos) return false;
+    const uint64_t mask = std::strtoull(status.c_str() + at + std::strlen(key), nullptr, 16);
+    if ((mask & bit) != 0) return false;
+  }
+  return true;
+}
+
+int PollTimeout(std::optional<int64_t> wakeup) {
+  if (!wakeup) return -1;
+  return static_cast<int>(std::clamp<int64_t>(*wakeup - internal::NowMs(), 0, INT_MAX));
 }
 
 }  // namespace
 
-PreparedJail::PreparedJail(std::unique_ptr<Plan> plan) : plan_(std::move(plan)) {}
+namespace internal {
+
+int64_t NowMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+}
+
+SignalScope::SignalScope() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, &old_);
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  fd_.reset(signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK));
+}
+
+SignalScope::~SignalScope() {
+  // Consume a SIGPIPE raised while blocked, unless the caller had it blocked already.
+  if (sigismember(&old_, SIGPIPE) == 0) {
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    const timespec zero{0, 0};
+    while (sigtimedwait(&pipe, nullptr, &zero) > 0) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+}
+
+void SignalScope::Drain() const {
+  signalfd_siginfo info;
+  while (read(fd_.get(), &info, sizeof(info)) == sizeof(info)) {
+  }
+}
+
+Result<Launched> Launch(const PreparedJail::Plan& p, int stdin_fd, int channel_fd) {
+  const SandboxSpec& spec = p.spec;
+  Launched l;
+
+  // The cgroup, or an explicit acceptance of rlimits only.
+  if (p.layout) {
+    auto jail = cgroup::Jail::Create(*p.layout, spec.limits);
+    if (jail) {
+      l.cgroup.emplace(std::move(*jail));
+    } else if (spec.cgroup == CgroupMode::kRequired) {
+      Error e = jail.error();
+      e.detail += "; without a usable cgroup the jail refuses to run unless the profile "
+                  "accepts rlimits only";
+      return tl::unexpected(e);
+    }
+  }
+
+  // Descriptors for the child, all at or above kHighFd.
+  auto report = MakePipe();
+  auto sync = MakePipe();
+  auto out = MakePipe();
+  auto err = MakePipe();
+  if (!report || !sync || !out || !err) return Fail(Step::kPipe, errno, "pipe2");
+  UniqueFd devnull;
+  if (stdin_fd < 0) {
+    devnull.reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!devnull) return Fail(Step::kPipe, errno, "/dev/null");
+  }
+  auto in_high = MoveHigh(stdin_fd < 0 ? devnull.get() : stdin_fd);
+  auto out_high = MoveHigh(out->write.get());
+  auto err_high = MoveHigh(err->write.get());
+  auto report_high = MoveHigh(report->write.get());
+  auto sync_high = MoveHigh(sync->read.get());
+  if (!in_high || !out_high || !err_high || !report_high || !sync_high) {
+    return Fail(Step::kPipe, errno, "F_DUPFD_CLOEXEC");
+  }
+  out->write.reset();
+  err->write.reset();
+  report->write.reset();
+  sync->read.reset();
+  std::optional<UniqueFd> channel_high;
+  if (channel_fd >= 0) {
+    auto c = MoveHigh(channel_fd);
+    if (!c) return tl::unexpected(c.error());
+    channel_high.emplace(std::move(*c));
+  }
+  ChildFds fds;
+  fds.stdin_fd = in_high->get();
+  fds.stdout_fd = out_high->get();
+  fds.stderr_fd = err_high->get();
+  fds.report_fd = report_high->get();
+  fds.sync_fd = sync_high->get();
+  fds.channel_fd = channel_high ? channel_high->get() : -1;
+
+  const unsigned long flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS |
+                              net_ns::CloneFlags(p.net) | SIGCHLD;
+  const long rc = syscall(SYS_clone, flags, nullptr, nullptr, nullptr, nullptr);
+  if (rc < 0) return Fail(Step::kClone, errno, "clone into new namespaces");
+  if (rc == 0) ChildMain(p, fds);
+  const pid_t pid = static_cast<pid_t>(rc);
+
+  // The child's ends belong to the child now.
+  in_high->reset();
+  out_high->reset();
+  err_high->reset();
+  report_high->reset();
+  sync_high->reset();
+  if (channel_high) channel_high->reset();
+
+  if (auto r = user_ns::FinishInParent(p.user, pid); !r) {
+    Abandon(pid);
+    return tl::unexpected(r.error());
+  }
+  // The violation monitor: reports which syscall a seccomp kill was for. EXITKILL: if the
+  // tracing thread dies, so does every traced process of the jail.
+  const long options = PTRACE_O_TRACEEXIT | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+                       PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL;
+  if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(options)) != 0) {
+    const int e = errno;
+    Abandon(pid);
+    return Fail(Step::kPtrace, e, "PTRACE_SEIZE");
+  }
+  // Two go-bytes: the first starts the checklist, the second says the cgroup is joined.
+  const char go = 1;
+  if (write(sync->write.get(), &go, 1) != 1) {
+    const int e = errno;
+    Abandon(pid);
+    return Fail(Step::kSync, e, "start the child");
+  }
+  if (l.cgroup) {
+    if (auto r = l.cgroup->Join(pid); !r) {
+      Abandon(pid);
+      // A child that failed a step meanwhile is gone, so the move failed: its step is the
+      // real reason.
+      ChildStatus st;
+      if (read(report->read.get(), &st, sizeof(st)) == sizeof(st) && !st.ok()) {
+        return tl::unexpected(Error{st.step, st.err, mount_ns::Describe(p.mount, st)});
+      }
+      return tl::unexpected(r.error());
+    }
+  }
+  if (write(sync->write.get(), &go, 1) != 1) {
+    const int e = errno;
+    Abandon(pid);
+    return Fail(Step::kSync, e, "release the child");
+  }
+  l.pid = pid;
+  l.report = std::move(report->read);
+  l.out = std::move(out->read);
+  l.err = std::move(err->read);
+  for (const int fd : {l.out.get(), l.err.get(), l.report.get()}) {
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+  }
+  return l;
+}
+
+Supervisor::Supervisor(const PreparedJail::Plan& plan, Launched launched, OutputSink& sink,
+                       std::optional<int64_t> deadline_ms)
+    : plan_(plan),
+      init_(launched.pid),
+      sink_(sink),
+      cgroup_(std::move(launched.cgroup)),
+      report_(std::move(launched.report)),
+      out_(std::move(launched.out)),
+      err_(std::move(launched.err)),
+      start_ms_(NowMs()),
+      last_check_ms_(start_ms_),
+      deadline_(deadline_ms) {}
+
+void Supervisor::KillJail(std::optional<Outcome::Kind> reason) {
+  if (reason && !kill_reason_ && !violation_ && !fatal_signal_) kill_reason_ = reason;
+  if (!killed_ && !reaped_) {
+    // The init of the pid namespace: its death takes every process of the jail with it.
+    kill(init_, SIGKILL);
+    killed_ = true;
+  }
+}
+
+void Supervisor::AddPollFds(std::vector<pollfd>& fds) const {
+  if (report_) fds.push_back({report_.get(), POLLIN, 0});
+  if (out_) fds.push_back({out_.get(), POLLIN, 0});
+  if (err_) fds.push_back({err_.get(), POLLIN, 0});
+  if (cgroup_) {
+    for (const auto& e : cgroup_->event_fds()) fds.push_back({e.fd, e.events, 0});
+  }
+}
+
+void Supervisor::OnReady(int fd) {
+  if (report_ && fd == report_.get()) {
+    ChildStatus st;
+    const ssize_t n = read(report_.get(), &st, sizeof(st));
+    if (n < 0 && errno == EAGAIN) return;
+    if (n == sizeof(st)) {
+      setup_failure_ = st;
+    } else if (n == 0) {
+      exec_confirmed_ = true;
+    }
+    report_.reset();
+  } else if (out_ && fd == out_.get()) {
+    Forward(out_, false);
+  } else if (err_ && fd == err_.get()) {
+    Forward(err_, true);
+  } else {
+    // A cgroup limit event: re-read to re-arm, then look at the counters.
+    char buf[256];
+    lseek(fd, 0, SEEK_SET);
+    [[maybe_unused]] const ssize_t ignored = read(fd, buf, sizeof(buf));
+    CheckLimits();
+  }
+}
+
+void Supervisor::OnWaitStatus(pid_t pid, int status, const rusage& usage) {
+  if (WIFSTOPPED(status)) {
+    OnStop(pid, status);
+    return;
+  }
+  if (pid == init_) {
+    init_status_ = status;
+    init_rusage_ = usage;
+    reaped_ = true;
+  }
+}
+
+void Supervisor::Tick(int64_t now_ms) {
+  if (!killed_ && deadline_ && now_ms >= *deadline_) KillJail(Outcome::Kind::kTimeout);
+  if (cgroup_ && !killed_ && now_ms - last_check_ms_ >= kLimitCheckMs) {
+    last_check_ms_ = now_ms;
+    CheckLimits();
+  }
+}
+
+std::optional<int64_t> Supervisor::NextWakeup() const {
+  // Not every kernel notifies pids.events on cgroup v1, and a SIGCHLD may be taken by
+  // another thread's signalfd: look regularly.
+  std::optional<int64_t> at = last_check_ms_ + kLimitCheckMs;
+  if (killed_) at = NowMs() + kLimitCheckMs;
+  if (deadline_ && !killed_) at = std::min(*at, *deadline_);
+  return at;
+}
+
+Result<Outcome> Supervisor::Finish(int64_t end_ms) {
+  // Every writer is dead: drain what is left in the pipes.
+  draining_ = true;
+  while (out_ || err_) {
+    if (out_) Forward(out_, false);
+    if (err_) Forward(err_, true);
+  }
+  if (report_ && !setup_failure_ && !exec_confirmed_) {
+    ChildStatus st;
+    if (read(report_.get(), &st, sizeof(st)) == sizeof(st)) setup_failure_ = st;
+  }
+  report_.reset();
+  Result<Outcome> result = MakeOutcome(end_ms - start_ms_);
+  if (setup_failure_ && !violation_) {
+    result = tl::unexpected(Error{setup_failure_->step, setup_failure_->err,
+                                  mount_ns::Describe(plan_.mount, *setup_failure_)});
+  }
+  if (cgroup_) cgroup_->Remove();
+  return result;
+}
+
+void Supervisor::Forward(UniqueFd& from, bool is_err) {
+  char buf[64 << 10];
+  const ssize_t n = read(from.get(), buf, sizeof(buf));
+  if (n <= 0) {
+    // While draining after the jail is gone, "nothing now" means "nothing ever".
+    if (n == 0 || draining_ || (errno != EAGAIN && errno != EINTR)) from.reset();
+    return;
+  }
+  if (!sink_.Take(is_err, buf, static_cast<size_t>(n))) KillJail(Outcome::Kind::kOutputLimit);
+}
+
+void Supervisor::CheckLimits() {
+  if (!cgroup_) return;
+  const cgroup::Stats st = cgroup_->ReadStats();
+  if (st.oom_kills > 0) KillJail(Outcome::Kind::kOomKilled);
+  if (st.pids_max_events > 0) KillJail(Outcome::Kind::kPidsLimit);
+}
+
+void Supervisor::OnStop(pid_t pid, int status) {
+  const int event = (status >> 16) & 0xff;
+  if (event == PTRACE_EVENT_EXIT) {
+    unsigned long code = 0;
+    ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &code);
+    const int exit_status = static_cast<int>(code);
+    if (WIFSIGNALED(exit_status) && WTERMSIG(exit_status) == SIGSYS && !violation_) {
+      // A seccomp kill restores the syscall-entry registers before the fatal SIGSYS, so
+      // at this exit stop the syscall number is still in orig_rax.
+#if defined(__x86_64__)
+      user_regs_struct regs{};
+      if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) == 0) {
+        violation_ = seccomp::SyscallName(static_cast<long>(regs.orig_rax));
+      } else {
+        violation_ = "unknown";
+      }
+#else
+      violation_ = "unknown";
+#endif
+      KillJail(std::nullopt);
+    }
+    ptrace(PTRACE_CONT, pid, nullptr, nullptr);
+  } else if (event != 0) {
+    if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK ||
+        event == PTRACE_EVENT_CLONE) {
+      unsigned long child = 0;
+      if (ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &child) == 0) {
+        new_pids_.push_back(static_cast<pid_t>(child));
+      }
+    }
+    // fork/vfork/clone events and the initial stop of an auto-attached child. Group stops
+    // are resumed too: a jail cannot park itself stopped past its deadline unobserved.
+    ptrace(PTRACE_CONT, pid, nullptr, nullptr);
+  } else {
+    const int sig = WSTOPSIG(status);
+    if (pid == init_ && !fatal_signal_ && FatalToInit(pid, sig)) {
+      // The jail's init is traced, and the kernel keeps a traced init unkillable by its own
+      // faults: it would retry the faulting instruction forever. What would have killed it
+      // untraced kills the jail now, reported as that signal.
+      fatal_signal_ = sig;
+      KillJail(std::nullopt);
+    }
+    // A signal on its way: deliver it unchanged.
+    ptrace(PTRACE_CONT, pid, nullptr, reinterpret_cast<void*>(static_cast<intptr_t>(sig)));
+  }
+}
+
+Outcome Supervisor::MakeOutcome(int64_t wall_ms) {
+  Outcome o;
+  o.wall_ms = static_cast<uint64_t>(std::max<int64_t>(wall_ms, 0));
+  const auto tv_ms = [](const timeval& tv) {
+    return static_cast<uint64_t>(tv.tv_sec) * 1000 + static_cast<uint64_t>(tv.tv_usec) / 1000;
+  };
+  o.cpu_ms = tv_ms(init_rusage_.ru_utime) + tv_ms(init_rusage_.ru_stime);
+  o.max_rss_kb = static_cast<uint64_t>(init_rusage_.ru_maxrss);
+  if (cgroup_) {
+    const cgroup::Stats st = cgroup_->ReadStats();
+    if (st.cpu_usage_ns != 0) o.cpu_ms = st.cpu_usage_ns / 1'000'000;
+    // With a cgroup its peak is the jail's own memory. The rusage peak would also count
+    // the launcher's pages the child shared between clone() and execve().
+    if (st.memory_peak_bytes != 0) o.max_rss_kb = st.memory_peak_bytes / 1024;
+    if (!violation_ && !kill_reason_) {
+      // The kernel counts an OOM kill only after sending the SIGKILL, so a fast reap can
+      // beat the counter: a SIGKILL nobody here sent, in a cgroup that hit its memory
+      // limit, is the OOM killer too.
+      const bool foreign_sigkill = !killed_ && WIFSIGNALED(init_status_) &&
+                                   WTERMSIG(init_status_) == SIGKILL;
+      if (st.oom_kills > 0 || (foreign_sigkill && st.memory_limit_hits > 0)) {
+        kill_reason_ = Outcome::Kind::kOomKilled;
+      } else if (st.pids_max_events > 0) {
+        kill_reason_ = Outcome::Kind::kPidsLimit;
+      }
+    }
+  }
+  if (violation_) {
+    o.kind = Outcome::Kind::kSeccompViolation;
+    o.syscall = *violation_;
+    o.signal = SIGSYS;
+  } else if (kill_reason_) {
+    o.kind = *kill_reason_;
+    o.signal = SIGKILL;
+  } else if (fatal_signal_) {
+    o.kind = Outcome::Kind::kSignaled;
+    o.signal = *fatal_signal_;
+  } else if (WIFEXITED(init_status_)) {
+    o.kind = Outcome::Kind::kExited;
+    o.exit_code = WEXITSTATUS(init_status_);
+  } else {
+    o.kind = Outcome::Kind::kSignaled;
+    o.signal = WIFSIGNALED(init_status_) ? WTERMSIG(init_status_) : 0;
+  }
+  return o;
+}
+
+}  // namespace internal
+
+PreparedJail::PreparedJail(std::shared_ptr<const Plan> plan) : plan_(std::move(plan)) {}
 PreparedJail::PreparedJail(PreparedJail&&) noexcept = default;
 PreparedJail& PreparedJail::operator=(PreparedJail&&) noexcept = default;
 PreparedJail::~PreparedJail() = default;
@@ -572,7 +654,7 @@ const SandboxSpec& PreparedJail::spec() const { return plan_->spec; }
 
 Result<PreparedJail> PreparedJail::Prepare(SandboxSpec spec) {
   if (auto r = ValidateSpec(spec); !r) return tl::unexpected(r.error());
-  auto p = std::make_unique<Plan>();
+  auto p = std::make_shared<Plan>();
   p->spec = std::move(spec);
   const SandboxSpec& s = p->spec;
   p->user = internal::user_ns::PrepareInParent(s);
@@ -612,121 +694,43 @@ Result<Outcome> Run(const SandboxSpec& spec, const RunIo& io) {
 
 Result<Outcome> PreparedJail::Run(const RunIo& io) const {
   const Plan& p = *plan_;
-  const SandboxSpec& spec = p.spec;
-
-  // The cgroup, or an explicit acceptance of rlimits only.
-  std::optional<internal::cgroup::Jail> cgroup;
-  if (p.layout) {
-    auto jail = internal::cgroup::Jail::Create(*p.layout, spec.limits);
-    if (jail) {
-      cgroup.emplace(std::move(*jail));
-    } else if (spec.cgroup == CgroupMode::kRequired) {
-      Error e = jail.error();
-      e.detail += "; without a usable cgroup the jail refuses to run unless the profile "
-                  "accepts rlimits only";
-      return tl::unexpected(e);
-    }
-  }
-
-  // Descriptors for the child, all at or above kHighFd.
-  auto report = MakePipe();
-  auto sync = MakePipe();
-  auto out = MakePipe();
-  auto err = MakePipe();
-  if (!report || !sync || !out || !err) return Fail(Step::kPipe, errno, "pipe2");
-  UniqueFd devnull;
-  if (io.stdin_fd < 0) {
-    devnull.reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
-    if (!devnull) return Fail(Step::kPipe, errno, "/dev/null");
-  }
-  auto in_high = MoveHigh(io.stdin_fd < 0 ? devnull.get() : io.stdin_fd);
-  auto out_high = MoveHigh(out->write.get());
-  auto err_high = MoveHigh(err->write.get());
-  auto report_high = MoveHigh(report->write.get());
-  auto sync_high = MoveHigh(sync->read.get());
-  if (!in_high || !out_high || !err_high || !report_high || !sync_high) {
-    return Fail(Step::kPipe, errno, "F_DUPFD_CLOEXEC");
-  }
-  out->write.reset();
-  err->write.reset();
-  report->write.reset();
-  sync->read.reset();
-  std::optional<UniqueFd> channel_high;
-  if (spec.channel_fd >= 0) {
-    auto c = MoveHigh(spec.channel_fd);
-    if (!c) return tl::unexpected(c.error());
-    channel_high.emplace(std::move(*c));
-  }
-  ChildFds fds;
-  fds.stdin_fd = in_high->get();
-  fds.stdout_fd = out_high->get();
-  fds.stderr_fd = err_high->get();
-  fds.report_fd = report_high->get();
-  fds.sync_fd = sync_high->get();
-  fds.channel_fd = channel_high ? channel_high->get() : -1;
-
-  SignalScope signals;
+  internal::SignalScope signals;
   if (!signals.ok()) return Fail(Step::kPipe, errno, "signalfd");
-
-  const unsigned long flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS |
-                              internal::net_ns::CloneFlags(p.net) | SIGCHLD;
-  const long rc = syscall(SYS_clone, flags, nullptr, nullptr, nullptr, nullptr);
-  if (rc < 0) return Fail(Step::kClone, errno, "clone into new namespaces");
-  if (rc == 0) ChildMain(p, fds);
-  const pid_t pid = static_cast<pid_t>(rc);
-
-  // The child's ends belong to the child now.
-  in_high->reset();
-  out_high->reset();
-  err_high->reset();
-  report_high->reset();
-  sync_high->reset();
-  if (channel_high) channel_high->reset();
-
-  if (auto r = internal::user_ns::FinishInParent(p.user, pid); !r) {
-    Abandon(pid);
-    return tl::unexpected(r.error());
-  }
-  // The violation monitor: reports which syscall a seccomp kill was for. EXITKILL: if the
-  // launcher dies, so does every traced process of the jail.
-  const long options = PTRACE_O_TRACEEXIT | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
-                       PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL;
-  if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(options)) != 0) {
-    const int e = errno;
-    Abandon(pid);
-    return Fail(Step::kPtrace, e, "PTRACE_SEIZE");
-  }
-  // Two go-bytes: the first starts the checklist, the second says the cgroup is joined.
-  const char go = 1;
-  if (write(sync->write.get(), &go, 1) != 1) {
-    const int e = errno;
-    Abandon(pid);
-    return Fail(Step::kSync, e, "start the child");
-  }
-  if (cgroup) {
-    if (auto r = cgroup->Join(pid); !r) {
-      Abandon(pid);
-      // A child that failed a step meanwhile is gone, so the move failed: its step is the
-      // real reason.
-      internal::ChildStatus st;
-      if (read(report->read.get(), &st, sizeof(st)) == sizeof(st) && !st.ok()) {
-        return tl::unexpected(Error{st.step, st.err, internal::mount_ns::Describe(p.mount, st)});
-      }
-      return tl::unexpected(r.error());
+  auto launched = internal::Launch(p, io.stdin_fd, p.spec.channel_fd);
+  if (!launched) return tl::unexpected(launched.error());
+  FdSink sink(io, p.spec.limits.output_bytes);
+  internal::Supervisor supervisor(
+      p, std::move(*launched), sink,
+      internal::NowMs() + static_cast<int64_t>(p.spec.limits.timeout_ms));
+  std::vector<pollfd> fds;
+  while (!supervisor.reaped()) {
+    fds.clear();
+    fds.push_back({signals.fd(), POLLIN, 0});
+    supervisor.AddPollFds(fds);
+    const int ready = poll(fds.data(), fds.size(), PollTimeout(supervisor.NextWakeup()));
+    if (ready < 0 && errno != EINTR) {
+      const int e = errno;
+      supervisor.KillJail(std::nullopt);
+      Abandon(supervisor.init());
+      return Fail(Step::kWait, e, "poll");
     }
+    for (const pollfd& f : fds) {
+      if (f.revents == 0 || f.fd == signals.fd()) continue;
+      supervisor.OnReady(f.fd);
+    }
+    // Every state change of this thread's children and tracees (the jail's processes);
+    // also without a SIGCHLD, which another thread's signalfd may have taken.
+    signals.Drain();
+    for (;;) {
+      int status = 0;
+      rusage ru{};
+      const pid_t w = wait4(-1, &status, WNOHANG | __WALL | __WNOTHREAD, &ru);
+      if (w <= 0) break;
+      supervisor.OnWaitStatus(w, status, ru);
+    }
+    supervisor.Tick(internal::NowMs());
   }
-  if (write(sync->write.get(), &go, 1) != 1) {
-    const int e = errno;
-    Abandon(pid);
-    return Fail(Step::kSync, e, "release the child");
-  }
-  sync->write.reset();
-
-  Supervisor supervisor(pid, spec, io, p.mount, cgroup ? &*cgroup : nullptr);
-  auto outcome = supervisor.Loop(std::move(report->read), std::move(out->read),
-                                 std::move(err->read), signals.fd());
-  if (cgroup) cgroup->Remove();
-  return outcome;
+  return supervisor.Finish(internal::NowMs());
 }
 
 }  // namespace fnjail::sandbox

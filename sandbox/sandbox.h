@@ -9,11 +9,16 @@
 //      seccomp last before execve. A failing step reports {step, errno} and exits; Run()
 //      returns it as an Error. What the jailed command then did is an Outcome value.
 //
-// Thread-safety: Run() forks and waits for any child of the calling process while it
-// runs, so call it from a single-threaded launcher process that has no other children
-// (the gateway starts its launcher before any thread). Everything else is pure.
+// Thread-safety: Run() clones, traces and waits for its jail in the calling thread (it only
+// ever waits for that thread's own children), so concurrent Run() calls from several
+// threads are safe, but each blocks its thread for the whole run. Servers use a JailHost:
+// one launcher thread that starts, supervises and reaps every jail, with a thread-safe
+// front end (Start / LiveJail). Everything else is pure.
 #pragma once
 
+#include <sys/types.h>
+
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -307,22 +312,24 @@ struct RunIo {
 // Runs `spec` to completion. Returns the outcome, or the Error of the first setup step that
 // failed (nothing of the command ran then). The jail's cgroup is removed before returning.
 // Same as PreparedJail::Prepare(spec) followed by Run(io).
-// REQUIRES: single-threaded caller without other children (see the file comment).
+// Thread-safety: see the file comment; the calling thread blocks SIGCHLD and SIGPIPE while
+// the jail runs.
 Result<Outcome> Run(const SandboxSpec& spec, const RunIo& io = {});
 
 // A spec validated and compiled once (mount plan, id maps, capability state, seccomp BPF,
 // cgroup layout) and launched many times: the parent-side work of a launch is paid once
 // per function, not once per invocation. Move-only; Run() is const and may be called
-// repeatedly (each run gets fresh namespaces and a fresh cgroup).
+// repeatedly, also from several threads (each run gets fresh namespaces and a fresh
+// cgroup).
 class PreparedJail {
  public:
-  struct Plan;  // opaque: defined in sandbox/launcher.cc
+  struct Plan;  // opaque: defined in sandbox/internal/launch.h
 
   // Errors: as ValidateSpec, plus a failed preparation step (e.g. seccomp compilation) or,
   // for CgroupMode::kRequired, no usable cgroup hierarchy.
   static Result<PreparedJail> Prepare(SandboxSpec spec);
 
-  // As sandbox::Run. REQUIRES: as sandbox::Run.
+  // As sandbox::Run.
   Result<Outcome> Run(const RunIo& io = {}) const;
 
   const SandboxSpec& spec() const;
@@ -334,8 +341,103 @@ class PreparedJail {
   ~PreparedJail();
 
  private:
-  explicit PreparedJail(std::unique_ptr<Plan> plan);
-  std::unique_ptr<Plan> plan_;
+  friend class JailHost;
+  explicit PreparedJail(std::shared_ptr<const Plan> plan);
+  // Shared with the live jails started from it, which may outlive this object.
+  std::shared_ptr<const Plan> plan_;
+};
+
+// ---------------------------------------------------------------------------------------
+// Warm start: jails started ahead of time and handed work later (docs/sandbox.md).
+
+// Resource use of a jail so far (cgroup counters; /proc of the jail's init when the jail
+// runs with rlimits only).
+struct Usage {
+  uint64_t cpu_ms = 0;          // user + system of the whole jail so far
+  uint64_t memory_kb = 0;       // current memory charge
+  uint64_t peak_memory_kb = 0;  // peak since start
+};
+
+struct StartOptions {
+  // A host descriptor handed to the jail as fd 3 (overrides the spec's channel_fd); the
+  // caller keeps ownership and must keep it open until Start() returns. -1: the spec's.
+  int channel_fd = -1;
+  // Wall-clock lifetime from the start; past it the jail is killed with outcome kTimeout.
+  // 0: none (the holder enforces deadlines with Kill). The spec's timeout_ms bounds only
+  // the setup of a started jail.
+  uint64_t lifetime_ms = 0;
+  // How much recent stdout + stderr output to keep for TakeOutput(); older bytes are
+  // dropped. The spec's output cap applies to the output written between two TakeOutput()
+  // calls: passing it cuts the excess and kills the jail (outcome kOutputLimit).
+  size_t output_keep_bytes = 64 << 10;
+};
+
+class LiveJail;
+
+// Owns the single launcher thread that clones, supervises (ptrace violation monitor,
+// cgroup checks, deadlines, output caps) and reaps every jail it starts. Thread-safe front
+// end: any thread may call Start() and use the LiveJails concurrently.
+// Create it before the process starts other threads when possible: Create() blocks SIGCHLD
+// for the calling thread, and threads created later inherit that mask, so the launcher
+// thread hears of every jail's state change at once (otherwise it notices within 10 ms).
+// The launcher thread waits only for its own children (__WNOTHREAD): other threads may
+// fork and wait for their own children, but must not wait for "any child" (waitpid(-1)).
+class JailHost {
+ public:
+  // Errors: the launcher thread's descriptors (eventfd, signalfd) could not be made.
+  static Result<std::unique_ptr<JailHost>> Create();
+  // Kills every live jail, reaps them, removes their cgroups, fails pending starts and
+  // joins the launcher thread. LiveJails held elsewhere stay valid (ended).
+  ~JailHost();
+  JailHost(const JailHost&) = delete;
+  JailHost& operator=(const JailHost&) = delete;
+
+  // Starts `prepared` (namespaces, mounts, cgroup, seccomp, exec of its argv) and returns
+  // once the command is executing, or the setup Error (as sandbox::Run reports it). The
+  // jail runs at once with stdin on /dev/null; it typically blocks reading fd 3 until
+  // work arrives. `prepared` may be destroyed after Start() returns.
+  Result<std::shared_ptr<LiveJail>> Start(const PreparedJail& prepared,
+                                          const StartOptions& options = {});
+
+  // How many started jails have not ended yet.
+  size_t live_jails() const;
+
+  struct Impl;  // defined in sandbox/jail_host.cc
+
+ private:
+  explicit JailHost(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A started jail. Thread-safe; shared between its holder and the launcher thread.
+class LiveJail {
+ public:
+  struct State;  // defined in sandbox/jail_host.cc
+
+  explicit LiveJail(std::shared_ptr<State> state);
+  ~LiveJail();
+  LiveJail(const LiveJail&) = delete;
+  LiveJail& operator=(const LiveJail&) = delete;
+
+  // Host pid of the jail's init (its pid 1). Do not signal it: the pid may be reused once
+  // the jail ended; use Kill().
+  pid_t pid() const;
+  // Whether the jail ended and its outcome is known (cgroup already removed).
+  bool ended() const;
+  // Kills the whole jail; `reason` (e.g. kTimeout) is its outcome unless it already ended
+  // by itself or was killed for another reason first. Idempotent, non-blocking.
+  void Kill(Outcome::Kind reason);
+  // Waits until the jail ended or `timeout` passed; the outcome as sandbox::Run reports it
+  // (wall_ms counts from the start), or nullopt on timeout.
+  std::optional<Outcome> WaitFor(std::chrono::milliseconds timeout);
+  // The jail's resource use so far (final figures once it ended). A few small file reads.
+  Usage SampleUsage() const;
+  // The stdout + stderr bytes collected since the last call (at most output_keep_bytes,
+  // the most recent ones), and restarts the output cap's count.
+  std::string TakeOutput();
+
+ private:
+  std::shared_ptr<State> state_;
 };
 
 }  // namespace fnjail::sandbox

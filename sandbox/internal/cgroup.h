@@ -53,7 +53,18 @@ struct Stats {
   uint64_t pids_max_events = 0;
   uint64_t cpu_usage_ns = 0;
   uint64_t memory_peak_bytes = 0;
+  uint64_t memory_current_bytes = 0;
 };
+
+// Where a jail cgroup's counters are: copyable, so another thread can read them while the
+// launcher owns the Jail. Reading after removal yields zeros.
+struct Paths {
+  Version version = Version::kV1;
+  std::vector<std::pair<std::string, std::string>> controller_dirs;
+};
+
+// Reads the counters under `paths`. Thread-safe (plain file reads).
+Stats ReadStats(const Paths& paths);
 
 // A created jail cgroup. Removes its directories on destruction (after killing anything
 // left inside). Move-only.
@@ -82,6 +93,7 @@ class Jail {
   const std::vector<EventFd>& event_fds() const { return event_fd_numbers_; }
 
   Stats ReadStats() const;
+  Paths paths() const { return Paths{version_, controller_dirs_}; }
 
   // Kills every process left in the cgroup and removes the directories. Idempotent.
   void Remove();

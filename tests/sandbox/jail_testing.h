@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,35 @@ namespace fnjail::sandbox::testing {
 
 // The probe binary (tests/sandbox/testcases/try_syscall.cc).
 inline std::string TrySyscall() { return FNJAIL_TRY_SYSCALL; }
+
+// The jail cgroup directories this process created and did not remove yet, found from
+// /proc/self/cgroup (v1 memory and pids hierarchies, or the v2 one).
+inline std::vector<std::string> LeftoverJailCgroups() {
+  std::vector<std::string> found;
+  std::ifstream in("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t a = line.find(':');
+    const size_t b = line.find(':', a + 1);
+    const std::string controller = line.substr(a + 1, b - a - 1);
+    std::string dir;
+    if (controller == "memory" || controller == "pids") {
+      dir = "/sys/fs/cgroup/" + controller + line.substr(b + 1);
+    } else if (controller.empty()) {
+      dir = "/sys/fs/cgroup" + line.substr(b + 1);
+    } else {
+      continue;
+    }
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+      if (e.path().filename().string().rfind("fnjail-" + std::to_string(getpid()) + "-", 0) ==
+          0) {
+        found.push_back(e.path().string());
+      }
+    }
+  }
+  return found;
+}
 
 // A builder for a jail that can run the probe: system binds plus the probe's directory.
 inline SandboxBuilder ProbeJail(std::vector<std::string> args) {

@@ -1,0 +1,164 @@
+// Launching and supervising one jail: shared by sandbox::Run (one jail, the calling thread)
+// and JailHost (many jails, one launcher thread).
+#pragma once
+
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sandbox/internal/caps.h"
+#include "sandbox/internal/cgroup.h"
+#include "sandbox/internal/child_status.h"
+#include "sandbox/internal/mount_ns.h"
+#include "sandbox/internal/net_ns.h"
+#include "sandbox/internal/rlimits.h"
+#include "sandbox/internal/seccomp.h"
+#include "sandbox/internal/user_ns.h"
+#include "sandbox/sandbox.h"
+#include "sandbox/unique_fd.h"
+
+namespace fnjail::sandbox {
+
+// Everything the child needs, computed once before any clone(). The child only reads it.
+struct PreparedJail::Plan {
+  SandboxSpec spec;
+  internal::user_ns::Plan user;
+  internal::mount_ns::Plan mount;
+  internal::net_ns::Plan net;
+  internal::rlimits::Plan rlimits;
+  std::optional<internal::caps::Plan> caps;
+  internal::seccomp::Plan filter;
+  std::vector<std::string> candidates;  // where argv[0] may be inside the jail
+  std::vector<char*> argv;              // into spec.argv
+  std::vector<char*> envp;              // into spec.env
+  std::optional<internal::cgroup::Layout> layout;
+};
+
+namespace internal {
+
+// How often a supervisor looks at the cgroup counters and, in case a SIGCHLD went to
+// another thread, polls for state changes of its processes.
+inline constexpr int kLimitCheckMs = 10;
+
+int64_t NowMs();
+
+// Blocks SIGCHLD and SIGPIPE for the calling thread and reads SIGCHLD through a signalfd
+// (SIGPIPE stays blocked: a write to a closed reader returns EPIPE). Restores the mask on
+// destruction.
+class SignalScope {
+ public:
+  SignalScope();
+  SignalScope(const SignalScope&) = delete;
+  SignalScope& operator=(const SignalScope&) = delete;
+  ~SignalScope();
+  int fd() const { return fd_.get(); }
+  bool ok() const { return fd_.valid(); }
+  // Empties the signalfd.
+  void Drain() const;
+
+ private:
+  sigset_t old_{};
+  UniqueFd fd_;
+};
+
+// A jail whose init is past clone(), traced, in its cgroup and released to run its
+// checklist.
+struct Launched {
+  pid_t pid = -1;
+  std::optional<cgroup::Jail> cgroup;
+  UniqueFd report;  // EOF at exec; a ChildStatus when a step failed
+  UniqueFd out;     // the jail's stdout
+  UniqueFd err;     // the jail's stderr
+};
+
+// Creates the cgroup and pipes, clones the child into its namespaces, writes its id maps,
+// attaches the violation monitor, joins it to the cgroup and lets it run. `stdin_fd` < 0
+// means /dev/null; `channel_fd` < 0 means no fd 3. The calling thread becomes the jail's
+// tracer and parent: it alone may wait for it (with __WNOTHREAD).
+Result<Launched> Launch(const PreparedJail::Plan& plan, int stdin_fd, int channel_fd);
+
+// Where a supervised jail's output goes.
+class OutputSink {
+ public:
+  virtual ~OutputSink() = default;
+  // Takes `size` bytes the jail wrote (stdout, or stderr when `is_err`). Returns false when
+  // the output cap was passed: the caller kills the jail (the sink keeps only what fit).
+  virtual bool Take(bool is_err, const char* data, size_t size) = 0;
+};
+
+// Supervises one launched jail: its pipes, cgroup events, ptrace stops, deadline and
+// limits. Driven by a poll loop of its owner thread (the tracer).
+class Supervisor {
+ public:
+  // `deadline_ms` is absolute (NowMs); nullopt: none.
+  Supervisor(const PreparedJail::Plan& plan, Launched launched, OutputSink& sink,
+             std::optional<int64_t> deadline_ms);
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  pid_t init() const { return init_; }
+  bool reaped() const { return reaped_; }
+  // The command is executing (the report pipe closed without a failure).
+  bool exec_confirmed() const { return exec_confirmed_; }
+  const std::optional<cgroup::Jail>& cgroup() const { return cgroup_; }
+
+  void SetDeadline(std::optional<int64_t> deadline_ms) { deadline_ = deadline_ms; }
+
+  // Kills the jail's init (and so its pid namespace). `reason` becomes the outcome unless
+  // one is already known.
+  void KillJail(std::optional<Outcome::Kind> reason);
+
+  // Appends the descriptors to poll; `owners` gets `this` for each.
+  void AddPollFds(std::vector<pollfd>& fds) const;
+  // Handles a ready descriptor added by AddPollFds.
+  void OnReady(int fd);
+  // Handles a state change reported by wait4 for a process of this jail.
+  void OnWaitStatus(pid_t pid, int status, const rusage& usage);
+  // Deadline and periodic limit checks.
+  void Tick(int64_t now_ms);
+  // When Tick wants to run next (absolute ms), or nullopt.
+  std::optional<int64_t> NextWakeup() const;
+
+  // pids of new processes seen through fork/clone events since the last call.
+  std::vector<pid_t> TakeNewPids() { return std::exchange(new_pids_, {}); }
+
+  // After reaped(): drains the pipes, removes the cgroup and returns the outcome (or the
+  // setup failure).
+  Result<Outcome> Finish(int64_t end_ms);
+
+ private:
+  void Forward(UniqueFd& from, bool is_err);
+  void CheckLimits();
+  void OnStop(pid_t pid, int status);
+  Outcome MakeOutcome(int64_t wall_ms);
+
+  const PreparedJail::Plan& plan_;
+  pid_t init_;
+  OutputSink& sink_;
+  std::optional<cgroup::Jail> cgroup_;
+  UniqueFd report_;
+  UniqueFd out_;
+  UniqueFd err_;
+  int64_t start_ms_;
+  int64_t last_check_ms_;
+  std::optional<int64_t> deadline_;
+  bool draining_ = false;
+  bool killed_ = false;
+  bool reaped_ = false;
+  bool exec_confirmed_ = false;
+  std::optional<ChildStatus> setup_failure_;
+  int init_status_ = 0;
+  rusage init_rusage_{};
+  std::optional<Outcome::Kind> kill_reason_;
+  std::optional<std::string> violation_;
+  std::optional<int> fatal_signal_;
+  std::vector<pid_t> new_pids_;
+};
+
+}  // namespace internal
+}  // namespace fnjail::sandbox
