@@ -532,12 +532,125 @@ class RecordOpener {
   std::unique_ptr<Impl> impl_;
 };
 
+// ---------------------------------------------------------------------------------------
+// The authenticated handshake of the remote channel (docs/channel.md, "Remote workers").
+//
+// A gateway (the initiator) and a remote worker (the responder) that each hold a static
+// Ed25519 key and the other's pinned public key agree on a channel secret over TCP:
+//   hello   initiator -> responder: algorithm, nonce, ephemeral X25519 key, invocation id
+//   reply   responder -> initiator: nonce, ephemeral X25519 key, signature, MAC
+//   finish  initiator -> responder: signature, MAC
+// Both signatures cover the running transcript hash (which names both static keys), and
+// the MACs are keyed from the X25519 secret, so a replayed or spliced message, a wrong
+// static key or a man in the middle fails the signature or MAC check. The secret is
+// HKDF-SHA256 of the X25519 secret, salted with the hash of the whole transcript (which
+// holds the invocation id); the record layer then binds the invocation id again. Fresh
+// ephemeral keys and nonces every time. Any malformed, truncated, oversized or unexpected
+// message fails the handshake for good (fail closed).
+//
+// The two state machines below do no I/O (the fuzz harness and tests drive them
+// directly); ChannelEndpoint::ConnectAuthenticated / AcceptAuthenticated run them over a
+// socket.
+
+inline constexpr size_t kHandshakeHeaderSize = 4;     // u8 version | u8 type | u16 length
+inline constexpr size_t kHandshakeMaxInvocationId = 256;
+inline constexpr size_t kHandshakeMaxMessage = kHandshakeHeaderSize + 67 + kHandshakeMaxInvocationId;
+inline constexpr size_t kHandshakeSecretSize = 32;
+
+// The size of the whole message whose first kHandshakeHeaderSize bytes are `header`,
+// after checking the version, the type and the length against that type's bounds, so a
+// reader never waits for, or buffers, more than kHandshakeMaxMessage bytes.
+// REQUIRES: header.size() >= kHandshakeHeaderSize (an error otherwise).
+Result<size_t> HandshakeMessageSize(ByteView header);
+
+// What a completed handshake yields. Both ends hold equal values.
+struct HandshakeResult {
+  SecretBytes secret;          // kHandshakeSecretSize bytes: the record channel's secret
+  Bytes invocation_id;         // the id the initiator named in its hello
+  AeadAlgorithm algorithm = AeadAlgorithm::kAes256Gcm;
+  Digest transcript{};         // SHA-256 of the whole handshake
+};
+
+// The gateway's side. One use; not thread-safe; move-only.
+class HandshakeInitiator {
+ public:
+  // Draws the ephemeral key and nonce and builds the hello. REQUIRES: `own_key` outlives
+  // this object; invocation_id is 1 to kHandshakeMaxInvocationId bytes (checked).
+  static Result<HandshakeInitiator> Create(const Ed25519SigningKey& own_key,
+                                           const Ed25519PublicKey& peer_key,
+                                           ByteView invocation_id,
+                                           AeadAlgorithm algorithm = AeadAlgorithm::kAes256Gcm);
+  HandshakeInitiator(HandshakeInitiator&&) noexcept;
+  HandshakeInitiator& operator=(HandshakeInitiator&&) noexcept;
+  ~HandshakeInitiator();
+
+  // The hello, to send first.
+  ByteView hello() const noexcept;
+  // Checks the responder's reply (one whole message) and returns the finish message to
+  // send; the result is then ready. Fails when the reply is malformed or its signature
+  // or MAC does not verify under the pinned key and this handshake's transcript.
+  Result<Bytes> ReadReply(ByteView reply);
+  // The agreed secret, once ReadReply succeeded (moved out: call once).
+  Result<HandshakeResult> TakeResult();
+
+ private:
+  struct Impl;
+  explicit HandshakeInitiator(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The worker's side. One use; not thread-safe; move-only.
+class HandshakeResponder {
+ public:
+  // REQUIRES: `own_key` outlives this object. `algorithm` is the only one accepted.
+  // When `expected_invocation_id` is not empty, a hello naming another id is refused.
+  static Result<HandshakeResponder> Create(const Ed25519SigningKey& own_key,
+                                           const Ed25519PublicKey& peer_key,
+                                           AeadAlgorithm algorithm = AeadAlgorithm::kAes256Gcm,
+                                           ByteView expected_invocation_id = {});
+  HandshakeResponder(HandshakeResponder&&) noexcept;
+  HandshakeResponder& operator=(HandshakeResponder&&) noexcept;
+  ~HandshakeResponder();
+
+  // Checks the hello (one whole message) and returns the reply to send.
+  Result<Bytes> ReadHello(ByteView hello);
+  // Checks the finish message; on success the initiator is authenticated and the result
+  // is returned (once).
+  Result<HandshakeResult> ReadFinish(ByteView finish);
+
+ private:
+  struct Impl;
+  explicit HandshakeResponder(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+struct HandshakeOptions {
+  ChannelOptions channel;     // record options; channel.algorithm is the one agreed
+  int64_t timeout_ms = 10000; // the whole handshake's deadline (a silent peer fails)
+};
+
 // A record channel over a connected stream socket (a socketpair to a jail, or TCP).
 // Blocking. One thread sends and one receives at a time. Does not own the descriptor.
 class ChannelEndpoint {
  public:
   static Result<ChannelEndpoint> Create(int fd, ByteView secret, ByteView invocation_id,
                                         ChannelRole self, const ChannelOptions& options = {});
+
+  // The remote form: runs the handshake above as the initiator (the gateway, role
+  // kGateway) over `fd`, then returns the endpoint keyed by its secret. Fails, without
+  // leaving anything usable, on any handshake error, EOF, I/O error or the deadline.
+  static Result<ChannelEndpoint> ConnectAuthenticated(int fd, const Ed25519SigningKey& own_key,
+                                                      const Ed25519PublicKey& peer_key,
+                                                      ByteView invocation_id,
+                                                      const HandshakeOptions& options = {});
+  // The responder's side (a worker, role kRuntime). Returns the endpoint and the
+  // invocation id the initiator named (refused unless it equals `expected_invocation_id`
+  // when that is not empty).
+  struct Accepted;
+  static Result<Accepted> AcceptAuthenticated(int fd, const Ed25519SigningKey& own_key,
+                                              const Ed25519PublicKey& peer_key,
+                                              const HandshakeOptions& options = {},
+                                              ByteView expected_invocation_id = {});
   ChannelEndpoint(ChannelEndpoint&&) noexcept;
   ChannelEndpoint& operator=(ChannelEndpoint&&) noexcept;
   ~ChannelEndpoint();
@@ -554,6 +667,11 @@ class ChannelEndpoint {
   struct Impl;
   explicit ChannelEndpoint(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+};
+
+struct ChannelEndpoint::Accepted {
+  ChannelEndpoint endpoint;
+  Bytes invocation_id;
 };
 
 // ---------------------------------------------------------------------------------------
