@@ -6,16 +6,26 @@
 //   BM_LaunchPlain       fork + execve /bin/true + waitpid: the floor.
 //   BM_LaunchBwrap       fork + execve `bwrap --unshare-all` with a comparable bind set.
 //   BM_SyscallCost/0|1   getppid() in a loop without / with the default filter stacked.
+//   BM_WarmStart         JailHost::Start() of a jail that then blocks on its channel (fd 3):
+//                        from the call until the command executes (manual time: the kill
+//                        and reap that follow are not counted).
+//   BM_WarmHandOff       a started jail echoing its channel (`cat <&3 >&3`): write 64 bytes
+//                        to fd 3 until they come back: the cost of handing work to a warm
+//                        jail.
 //
 // bench/sandbox_compare.sh runs the command-line peers interleaved and prints ratios.
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -179,6 +189,97 @@ void BM_SyscallCost(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_SyscallCost)->Arg(0)->Arg(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+// A prepared jail whose command echoes its channel: `sh -c 'exec cat <&3 >&3'`.
+fnjail::sandbox::Result<fnjail::sandbox::PreparedJail> EchoJail() {
+  SandboxBuilder b;
+  b.DefaultSystemBinds().Command({"/bin/sh", "-c", "exec cat <&3 >&3"});
+  if (geteuid() != 0) b.AcceptRlimitsOnly();
+  auto spec = b.TryBuild();
+  if (!spec) return tl::unexpected(spec.error());
+  return fnjail::sandbox::PreparedJail::Prepare(*spec);
+}
+
+double Seconds(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+void BM_WarmStart(benchmark::State& state) {
+  auto host = fnjail::sandbox::JailHost::Create();
+  auto prepared = EchoJail();
+  if (!host || !prepared) {
+    state.SkipWithError(!host ? host.error().ToString().c_str()
+                              : prepared.error().ToString().c_str());
+    return;
+  }
+  for (auto _ : state) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+      state.SkipWithError("socketpair");
+      return;
+    }
+    fnjail::sandbox::StartOptions options;
+    options.channel_fd = sv[1];
+    const auto start = std::chrono::steady_clock::now();
+    auto jail = (*host)->Start(*prepared, options);
+    const auto started = std::chrono::steady_clock::now();
+    close(sv[1]);
+    if (!jail) {
+      close(sv[0]);
+      state.SkipWithError(jail.error().ToString().c_str());
+      return;
+    }
+    state.SetIterationTime(Seconds(start, started));
+    close(sv[0]);  // EOF: cat exits
+    (*jail)->WaitFor(std::chrono::seconds(10));
+  }
+}
+BENCHMARK(BM_WarmStart)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+void BM_WarmHandOff(benchmark::State& state) {
+  auto host = fnjail::sandbox::JailHost::Create();
+  auto prepared = EchoJail();
+  if (!host || !prepared) {
+    state.SkipWithError(!host ? host.error().ToString().c_str()
+                              : prepared.error().ToString().c_str());
+    return;
+  }
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    state.SkipWithError("socketpair");
+    return;
+  }
+  fnjail::sandbox::StartOptions options;
+  options.channel_fd = sv[1];
+  auto jail = (*host)->Start(*prepared, options);
+  close(sv[1]);
+  if (!jail) {
+    close(sv[0]);
+    state.SkipWithError(jail.error().ToString().c_str());
+    return;
+  }
+  char work[64] = "work";
+  char back[64];
+  for (auto _ : state) {
+    if (write(sv[0], work, sizeof(work)) != sizeof(work)) {
+      state.SkipWithError("the jail closed its channel");
+      break;
+    }
+    size_t got = 0;
+    while (got < sizeof(back)) {
+      const ssize_t n = read(sv[0], back + got, sizeof(back) - got);
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    if (got != sizeof(back)) {
+      state.SkipWithError("the jail stopped echoing");
+      break;
+    }
+  }
+  close(sv[0]);
+  (*jail)->WaitFor(std::chrono::seconds(10));
+}
+BENCHMARK(BM_WarmHandOff)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 
