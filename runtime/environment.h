@@ -57,6 +57,10 @@ class Environment {
   // the runtime said its state is tainted, or the environment ended on its own.
   // Thread-safe.
   virtual bool Reusable() const = 0;
+
+  // After an invocation failed with "seccomp": the forbidden syscall's name. Empty
+  // otherwise. Not thread-safe against Invoke.
+  virtual std::string Violation() const { return {}; }
 };
 
 // Starts environments of one function ("cold starts"). Thread-safe: pools call Start() from

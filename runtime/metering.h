@@ -23,6 +23,8 @@ struct Metering {
   // "protocol", "invalid"; "over-capacity", "start-failed" and "unknown-function" when
   // nothing ran.
   std::string outcome;
+  // For "seccomp": the forbidden syscall (the audit record's `violation`).
+  std::string violation;
 };
 
 // `d` in whole milliseconds, rounded up (a negative duration counts as zero).

@@ -253,6 +253,7 @@ Result<InvokeResult> Pool::Invoke(const Invocation& invocation, Metering* meteri
 
   if (!response) {
     Error e = std::move(response.error());
+    m.violation = slot->env->Violation();
     // "invalid": the invocation never reached the runtime, the environment is intact.
     const bool reuse = e.code == "invalid" && slot->env->Reusable();
     if (e.code == "invalid") m.duration_us = m.billed_ms = m.cpu_ms = 0;

@@ -105,6 +105,7 @@ class FakeEnvironment final : public Environment {
       return Fail("timeout", "no response within " + std::to_string(budget.count()) + " ms");
     } else if (e == "seccomp") {
       broken_ = true;
+      violation_ = "ptrace";
       return Fail("seccomp", "killed: forbidden syscall `ptrace`");
     } else if (e == "invalid") {
       return Fail("invalid", "request id too long");
@@ -122,6 +123,7 @@ class FakeEnvironment final : public Environment {
   }
   ResourceSample SampleUsage() const override { return usage_; }
   bool Reusable() const override { return !broken_; }
+  std::string Violation() const override { return violation_; }
 
   void Break() { broken_ = true; }
   int64_t last_budget_ms = 0;
@@ -131,6 +133,7 @@ class FakeEnvironment final : public Environment {
   const int id_;
   ResourceSample usage_;
   std::string remembered_;
+  std::string violation_;
   std::atomic<bool> broken_{false};
 };
 
@@ -259,6 +262,7 @@ TEST_F(PoolTest, SeccompViolationIsAJailErrorAndNeverReused) {
   EXPECT_THAT(r.error().message, HasSubstr("ptrace"));
   EXPECT_THAT(r.error().message, HasSubstr("function `fn`"));
   EXPECT_EQ(m.outcome, "seccomp");
+  EXPECT_EQ(m.violation, "ptrace");
   EXPECT_EQ(world_.alive, 0);
   auto next = pool->Invoke(Event("ok"));
   ASSERT_THAT(next, IsOk());
