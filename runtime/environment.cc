@@ -94,7 +94,7 @@ class JailEnvironment final : public Environment {
     // The runtime closed the channel or broke the protocol. If the jail ended (or ends
     // now), its outcome says why; otherwise it is killed.
     std::optional<Outcome> outcome =
-        jail_->WaitFor(e.code == "closed" ? kClassifyWait : std::chrono::milliseconds(0));
+        jail_->WaitFor(e.code == "protocol" ? std::chrono::milliseconds(0) : kClassifyWait);
     if (outcome) {
       Error ended = DescribeEnded(*outcome);
       if (outcome->kind == Outcome::Kind::kSeccompViolation) violation_ = outcome->syscall;
@@ -110,7 +110,7 @@ class JailEnvironment final : public Environment {
       return tl::unexpected(std::move(ended));
     }
     jail_->Kill(Outcome::Kind::kSignaled);
-    return Fail(e.code == "closed" ? "crashed" : "protocol", e.message);
+    return Fail(e.code == "protocol" ? "protocol" : "crashed", e.message);
   }
 
   ResourceSample SampleUsage() const override {
