@@ -113,7 +113,7 @@ void CheckNamedFiles(const Config& config, Diagnostics& diags) {
     CheckFile(key.secret_file, key.span, FileRole::kSecret, diags);
   }
   for (const JwtIssuerConfig& issuer : config.auth.jwt) {
-    CheckFile(issuer.jwks, issuer.jwks_span, FileRole::kTrusted, diags);
+    if (!issuer.jwks.empty()) CheckFile(issuer.jwks, issuer.jwks_span, FileRole::kTrusted, diags);
   }
   CheckPolicyPaths(config.policies.enforced, diags);
   for (const ShadowPolicyConfig& shadow : config.policies.shadow) {
@@ -340,10 +340,11 @@ ConfigResult<Config> LoadConfig(const std::string& path) {
     }
     return tl::unexpected(std::move(diags));
   }
-  auto config = ParseConfig(*text, path);
-  if (!config) return config;
+  Config config;
   Diagnostics diags;
-  CheckNamedFiles(*config, diags);
+  // The named files are checked even when some values were wrong, so that one run
+  // reports every problem; only text that is not TOML stops here.
+  if (ReadConfig(*text, path, &config, &diags)) CheckNamedFiles(config, diags);
   if (diags.HasErrors()) return tl::unexpected(std::move(diags));
   return config;
 }
@@ -490,7 +491,10 @@ ConfigResult<Deployment> LoadDeployment(Config config) {
     }
   }
 
-  if (errors.HasErrors()) return tl::unexpected(std::move(errors));
+  if (errors.HasErrors()) {
+    errors.Append(d.warnings);
+    return tl::unexpected(std::move(errors));
+  }
   return d;
 }
 

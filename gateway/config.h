@@ -258,6 +258,11 @@ struct Config {
 // no file it names is looked at. Every problem is reported.
 ConfigResult<Config> ParseConfig(std::string_view text, std::string_view file);
 
+// ParseConfig's core: reads `text` into `*config` as far as it can, adding every problem
+// to `*diags`. Returns false when nothing could be read (not TOML, not ASCII, too large).
+bool ReadConfig(std::string_view text, std::string_view file, Config* config,
+                Diagnostics* diags);
+
 // Reads and parses `path`, then checks the files it names: they exist, secret files are
 // regular files no wider than 0600 (or 0400), folders are folders. Every problem is
 // reported, each at the value that named the file.

@@ -1,5 +1,8 @@
 // The TLS part of checking a configuration: the certificate and key load and match.
+#include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include <memory>
@@ -12,6 +15,12 @@ namespace {
 
 struct SslCtxFree {
   void operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
+};
+struct BioFree {
+  void operator()(BIO* bio) const { BIO_free(bio); }
+};
+struct PkeyFree {
+  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
 };
 
 // The oldest queued OpenSSL error as text, and the queue cleared.
@@ -38,12 +47,17 @@ tl::expected<void, std::string> CheckTlsKeyPair(const std::string& certificate,
     return tl::unexpected("TLS certificate `" + certificate +
                           "` does not load: " + TakeOpenSslError());
   }
-  if (SSL_CTX_use_PrivateKey_file(ctx.get(), key.c_str(), SSL_FILETYPE_PEM) != 1) {
+  std::unique_ptr<BIO, BioFree> bio(BIO_new_file(key.c_str(), "r"));
+  std::unique_ptr<EVP_PKEY, PkeyFree> pkey(
+      bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassphrase, nullptr) : nullptr);
+  if (!pkey) {
     return tl::unexpected("TLS key `" + key +
                           "` does not load (an unencrypted PEM key is needed): " +
                           TakeOpenSslError());
   }
-  if (SSL_CTX_check_private_key(ctx.get()) != 1) {
+  if (SSL_CTX_use_PrivateKey(ctx.get(), pkey.get()) != 1 ||
+      SSL_CTX_check_private_key(ctx.get()) != 1) {
+    ERR_clear_error();
     return tl::unexpected("TLS key `" + key + "` does not belong to certificate `" +
                           certificate + "`");
   }

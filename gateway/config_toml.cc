@@ -634,12 +634,12 @@ class ConfigReader {
         std::set<std::string> issuers;
         for (const toml::node& item : *array) {
           JwtIssuerConfig issuer;
-          if (!ReadJwtIssuer(*item.as_table(), &issuer)) continue;
-          if (!names.insert(issuer.name).second) {
+          ReadJwtIssuer(*item.as_table(), &issuer);
+          if (!issuer.name.empty() && !names.insert(issuer.name).second) {
             Error(issuer.span, "a JWT issuer named `" + issuer.name + "` is already configured");
             continue;
           }
-          if (!issuers.insert(issuer.issuer).second) {
+          if (!issuer.issuer.empty() && !issuers.insert(issuer.issuer).second) {
             Error(issuer.span, "issuer `" + issuer.issuer + "` is already configured",
                   "one entry per issuer: put all its keys in one JWKS file");
             continue;
@@ -686,8 +686,7 @@ class ConfigReader {
     }
   }
 
-  bool ReadJwtIssuer(const toml::table& t, JwtIssuerConfig* out) {
-    const size_t errors_before = diags_->size();
+  void ReadJwtIssuer(const toml::table& t, JwtIssuerConfig* out) {
     Keys(t, "[[auth.jwt]]",
          {"name", "issuer", "jwks", "audience", "max_lifetime_seconds", "clock_skew_seconds",
           "principal_claim", "principal_prefix", "groups_claim"});
@@ -722,7 +721,6 @@ class ConfigReader {
             "`principal_prefix` may hold letters, digits, `-`, `_`, `.`, `@` and `:` only");
     }
     String(t, "groups_claim", &out->groups_claim);
-    return diags_->size() == errors_before;
   }
 
   void ReadPrincipals(const toml::table& root, Config* config) {
@@ -923,33 +921,41 @@ class ConfigReader {
 
 }  // namespace
 
-ConfigResult<Config> ParseConfig(std::string_view text, std::string_view file) {
+bool ReadConfig(std::string_view text, std::string_view file, Config* config,
+                Diagnostics* diags) {
   const std::string name(file);
-  Diagnostics diags;
-  if (!CheckBytes(text, name, diags)) return tl::unexpected(std::move(diags));
+  if (!CheckBytes(text, name, *diags)) return false;
   if (auto offset = FindOverlongUnquotedRun(text)) {
-    diags.Error(SpanAt(text, *offset, name),
-                "unquoted value or key longer than " + std::to_string(kMaxUnquotedRun) +
-                    " characters",
-                "quote long keys and values");
-    return tl::unexpected(std::move(diags));
+    diags->Error(SpanAt(text, *offset, name),
+                 "unquoted value or key longer than " + std::to_string(kMaxUnquotedRun) +
+                     " characters",
+                 "quote long keys and values");
+    return false;
   }
   toml::parse_result parsed = toml::parse(text, file);
   if (!parsed) {
     const auto& error = parsed.error();
-    diags.Error(SourceSpan{name, error.source().begin.line, error.source().begin.column},
-                TomlErrorMessage(error.description()));
-    return tl::unexpected(std::move(diags));
+    diags->Error(SourceSpan{name, error.source().begin.line, error.source().begin.column},
+                 TomlErrorMessage(error.description()));
+    return false;
   }
-  Config config;
-  config.file = name;
+  *config = Config{};
+  config->file = name;
   std::error_code ec;
   fs::path folder = fs::path(name).parent_path();
   if (folder.empty()) folder = ".";
   const fs::path absolute = fs::absolute(folder, ec);
-  config.folder = (ec ? folder : absolute).lexically_normal().string();
-  ConfigReader reader(name, config.folder, &diags);
-  reader.Read(parsed.table(), &config);
+  config->folder = (ec ? folder : absolute).lexically_normal().string();
+  while (config->folder.size() > 1 && config->folder.back() == '/') config->folder.pop_back();
+  ConfigReader reader(name, config->folder, diags);
+  reader.Read(parsed.table(), config);
+  return true;
+}
+
+ConfigResult<Config> ParseConfig(std::string_view text, std::string_view file) {
+  Config config;
+  Diagnostics diags;
+  ReadConfig(text, file, &config, &diags);
   if (diags.HasErrors()) return tl::unexpected(std::move(diags));
   return config;
 }
