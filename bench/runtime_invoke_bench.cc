@@ -6,9 +6,13 @@
 //       encrypt, hand over on the channel, run the handler, answer, meter.
 //   BM_ColdInvoke/lua|exec_simple|exec_persistent
 //       a new environment (jail start, runtime start, handler load) plus its first
-//       invocation; destroying it afterwards is not counted (manual time).
+//       invocation; destroying it afterwards is not counted (manual time). start_p50_us
+//       is the part until the jail's command executes (JailHost::Start).
 //   BM_SampleUsage
 //       the metering read each invocation pays (the jail's cgroup counters).
+//   BM_BwrapTrue
+//       the peer of a cold start: `bwrap --unshare-all ... /bin/true` (fork, exec, wait);
+//       bench/runtime_compare.sh prints the ratio of the two in one interleaved run.
 //   BM_IdleEnvironments/N
 //       N started, idle Lua environments: `cgroup_kb_per_env` sums what each jail's cgroup
 //       is charged, `host_kb_per_env` is the fall of MemAvailable (/proc/meminfo) divided
@@ -21,7 +25,9 @@
 // The in-jail program is $FNJAIL_RUNTIME, else `fnjail-runtime` in ../cli/ beside this
 // program (build it too: cmake --build build/release --target fnjail-runtime). Needs user
 // namespaces; as root the jails also get their cgroups, as the gateway's do.
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -217,6 +223,7 @@ void BM_ColdInvoke(benchmark::State& state) {
   }
   const runtime::Invocation inv = MakeInvocation();
   std::vector<double> samples;
+  std::vector<double> start_us;  // of which: Start() until the jail's command executes
   for (auto _ : state) {
     const auto t0 = Clock::now();
     auto env = (*factory)->Start();
@@ -224,8 +231,10 @@ void BM_ColdInvoke(benchmark::State& state) {
       state.SkipWithError(env.error().ToString().c_str());
       return;
     }
+    const auto started = Clock::now();
     auto r = (*env)->Invoke(inv, std::chrono::milliseconds(5'000));
     const auto t1 = Clock::now();
+    start_us.push_back(std::chrono::duration<double, std::micro>(started - t0).count());
     if (!r || r->kind != runtime::Response::Kind::kOk) {
       state.SkipWithError(r ? ("not a success: " + r->error_message).c_str()
                             : r.error().ToString().c_str());
@@ -237,6 +246,10 @@ void BM_ColdInvoke(benchmark::State& state) {
     env->reset();  // not timed
   }
   ReportPercentiles(state, samples);
+  if (!start_us.empty()) {
+    std::sort(start_us.begin(), start_us.end());
+    state.counters["start_p50_us"] = start_us[start_us.size() / 2];
+  }
 }
 BENCHMARK(BM_ColdInvoke)
     ->Arg(kLua)
@@ -260,6 +273,41 @@ void BM_SampleUsage(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize((*env)->SampleUsage());
 }
 BENCHMARK(BM_SampleUsage)->Unit(benchmark::kMicrosecond);
+
+// The peer of a cold start: bwrap launching /bin/true with a comparable jail (fork, exec,
+// wait), as bench/sandbox_launch_bench.cc's BM_LaunchBwrap.
+void BM_BwrapTrue(benchmark::State& state) {
+  if (access("/usr/bin/bwrap", X_OK) != 0) {
+    state.SkipWithError("bwrap is not installed (scripts/install-deps.sh)");
+    return;
+  }
+  std::vector<std::string> argv = {
+      "/usr/bin/bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/usr", "/usr",
+      "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--symlink",
+      "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin", "--ro-bind", "/etc/ld.so.cache",
+      "/etc/ld.so.cache", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "/bin/true"};
+  std::vector<char*> args;
+  for (std::string& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  for (auto _ : state) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      const int null = open("/dev/null", O_WRONLY);
+      dup2(null, 1);
+      dup2(null, 2);
+      char* env[] = {nullptr};
+      execve(args[0], args.data(), env);
+      _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      state.SkipWithError("bwrap could not run /bin/true here");
+      return;
+    }
+  }
+}
+BENCHMARK(BM_BwrapTrue)->Unit(benchmark::kMillisecond);
 
 uint64_t MemAvailableKb() {
   std::ifstream in("/proc/meminfo");
