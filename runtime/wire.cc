@@ -72,12 +72,17 @@ class Reader {
   std::string error_;
 };
 
-// Valid UTF-8 without control characters; `multiline` also admits tab and newline.
-bool CleanText(std::string_view s, bool multiline) {
+// What CleanText admits besides printable text.
+enum class Allow : uint8_t { kNothing, kTab, kTabAndNewline };
+
+// Valid UTF-8 without control characters, except those `allow` admits.
+bool CleanText(std::string_view s, Allow allow = Allow::kNothing) {
   for (size_t i = 0; i < s.size();) {
     uint8_t c = static_cast<uint8_t>(s[i]);
     if (c < 0x20 || c == 0x7f) {
-      if (!(multiline && (c == '\t' || c == '\n'))) return false;
+      bool ok = (c == '\t' && allow != Allow::kNothing) ||
+                (c == '\n' && allow == Allow::kTabAndNewline);
+      if (!ok) return false;
     }
     size_t n = wire::Utf8SequenceLength(s, i);
     if (n == 0) return false;
@@ -115,14 +120,14 @@ std::string CheckInvocation(const Invocation& inv) {
            " printable ASCII characters without spaces";
   }
   if (inv.function.empty() || inv.function.size() > kMaxFunctionNameBytes ||
-      !CleanText(inv.function, false)) {
+      !CleanText(inv.function)) {
     return "function name must be 1 to " + std::to_string(kMaxFunctionNameBytes) +
            " bytes of text";
   }
   if (inv.deadline_ms == 0 || inv.deadline_ms > kMaxDeadlineMs) {
     return "deadline must be 1 to " + std::to_string(kMaxDeadlineMs) + " ms";
   }
-  if (inv.principal_id.size() > kMaxPrincipalIdBytes || !CleanText(inv.principal_id, false)) {
+  if (inv.principal_id.size() > kMaxPrincipalIdBytes || !CleanText(inv.principal_id)) {
     return "principal id must be at most " + std::to_string(kMaxPrincipalIdBytes) +
            " bytes of text";
   }
@@ -130,7 +135,7 @@ std::string CheckInvocation(const Invocation& inv) {
     return "more than " + std::to_string(kMaxPrincipalGroups) + " principal groups";
   }
   for (const auto& g : inv.principal_groups) {
-    if (g.empty() || g.size() > kMaxGroupBytes || !CleanText(g, false)) {
+    if (g.empty() || g.size() > kMaxGroupBytes || !CleanText(g)) {
       return "a principal group must be 1 to " + std::to_string(kMaxGroupBytes) +
              " bytes of text";
     }
@@ -158,11 +163,12 @@ std::string CheckResponse(const Response& r) {
     return "an error response, and only one, names an error type";
   }
   if (!is_error && !r.error_message.empty()) return "an ok response has no error message";
-  if (r.error_type.size() > kMaxErrorTypeBytes || !CleanText(r.error_type, false)) {
+  if (r.error_type.size() > kMaxErrorTypeBytes || !CleanText(r.error_type)) {
     return "error type must be at most " + std::to_string(kMaxErrorTypeBytes) +
            " bytes of text";
   }
-  if (r.error_message.size() > kMaxErrorMessageBytes || !CleanText(r.error_message, true)) {
+  if (r.error_message.size() > kMaxErrorMessageBytes ||
+      !CleanText(r.error_message, Allow::kTabAndNewline)) {
     return "error message must be at most " + std::to_string(kMaxErrorMessageBytes) +
            " bytes of text";
   }
@@ -170,7 +176,7 @@ std::string CheckResponse(const Response& r) {
     return "more than " + std::to_string(kMaxLogLines) + " log lines";
   }
   for (const auto& line : r.logs) {
-    if (line.size() > kMaxLogLineBytes || !CleanText(line, false)) {
+    if (line.size() > kMaxLogLineBytes || !CleanText(line, Allow::kTab)) {
       return "a log line must be at most " + std::to_string(kMaxLogLineBytes) +
              " bytes of text";
     }
@@ -179,17 +185,14 @@ std::string CheckResponse(const Response& r) {
 }
 
 // `s` as clean text of at most `max` bytes: invalid bytes become '?', control characters
-// a space (tab and newline kept when `multiline`), cut at a character boundary.
-std::string Sanitize(std::string_view s, size_t max, bool multiline) {
+// a space (those `allow` admits are kept), cut at a character boundary.
+std::string Sanitize(std::string_view s, size_t max, Allow allow = Allow::kNothing) {
   std::string out;
   out.reserve(std::min(s.size(), max));
   for (size_t i = 0; i < s.size();) {
     size_t n = wire::Utf8SequenceLength(s, i);
     std::string_view piece = n == 0 ? std::string_view("?") : s.substr(i, n);
-    uint8_t c = static_cast<uint8_t>(s[i]);
-    if (n == 1 && (c < 0x20 || c == 0x7f) && !(multiline && (c == '\t' || c == '\n'))) {
-      piece = " ";
-    }
+    if (n == 1 && !CleanText(piece, allow)) piece = " ";
     if (out.size() + piece.size() > max) break;
     out.append(piece);
     i += n == 0 ? 1 : n;
@@ -203,7 +206,7 @@ void MakeInvalid(Response& r, std::string type, std::string message) {
   r.headers.clear();
   r.body.clear();
   r.error_type = std::move(type);
-  r.error_message = Sanitize(message, kMaxErrorMessageBytes, true);
+  r.error_message = Sanitize(message, kMaxErrorMessageBytes, Allow::kTabAndNewline);
 }
 
 }  // namespace
@@ -329,11 +332,11 @@ void ClampResponse(Response& r) {
     r.logs.resize(kMaxLogLines - 1);
     r.logs.push_back("(" + std::to_string(dropped) + " more log lines dropped)");
   }
-  for (auto& line : r.logs) line = Sanitize(line, kMaxLogLineBytes, false);
+  for (auto& line : r.logs) line = Sanitize(line, kMaxLogLineBytes, Allow::kTab);
   if (r.kind != Response::Kind::kOk) {
     if (r.error_type.empty()) r.error_type = "error";
-    r.error_type = Sanitize(r.error_type, kMaxErrorTypeBytes, false);
-    r.error_message = Sanitize(r.error_message, kMaxErrorMessageBytes, true);
+    r.error_type = Sanitize(r.error_type, kMaxErrorTypeBytes);
+    r.error_message = Sanitize(r.error_message, kMaxErrorMessageBytes, Allow::kTabAndNewline);
   } else {
     r.error_type.clear();
     r.error_message.clear();

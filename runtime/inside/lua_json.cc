@@ -158,9 +158,14 @@ void AppendString(lua_State* L, Buffer* b, const char* s, size_t n) {
       i += len;
       continue;
     }
-    if (c == '"' || c == '\\') {
-      char esc[2] = {'\\', static_cast<char>(c)};
-      Append(L, b, esc, 2);
+    const char* short_escape = c == '"'    ? "\\\""
+                               : c == '\\' ? "\\\\"
+                               : c == '\n'  ? "\\n"
+                               : c == '\r'  ? "\\r"
+                               : c == '\t'  ? "\\t"
+                                             : nullptr;
+    if (short_escape != nullptr) {
+      Append(L, b, short_escape, 2);
     } else if (c < 0x20 || c == 0x7f) {
       char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
       Append(L, b, esc, 6);

@@ -152,14 +152,15 @@ int SafeResume(lua_State* L) {
 
 // load() of source text only: precompiled chunks can break the VM's memory safety.
 int SafeLoad(lua_State* L) {
-  int n = lua_gettop(L);
+  const int n = lua_gettop(L);
+  lua_settop(L, 4);
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_pushvalue(L, 1);
   lua_pushvalue(L, 2);
   lua_pushliteral(L, "t");
   if (n >= 4) lua_pushvalue(L, 4);
   lua_call(L, n >= 4 ? 4 : 3, LUA_MULTRET);
-  return lua_gettop(L) - n;
+  return lua_gettop(L) - 4;
 }
 
 // collectgarbage("count" | "collect" | "step"): the tuning options stay with the runtime.
@@ -565,6 +566,7 @@ int InvokeTrampoline(lua_State* L) {
 
 // The message of an error object without running any Lua code (no __tostring).
 std::string ErrorText(lua_State* L, int index) {
+  index = lua_absindex(L, index);
   size_t n = 0;
   switch (lua_type(L, index)) {
     case LUA_TSTRING: {

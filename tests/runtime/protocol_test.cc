@@ -152,7 +152,7 @@ TEST(ProtocolCodecTest, ClampResponseMakesAnyHandlerOutputEncodable) {
   ClampResponse(r);
   ASSERT_THAT(EncodeResponse(r), IsOk());
   EXPECT_EQ(r.logs.size(), kMaxLogLines);
-  EXPECT_EQ(r.logs[0], "tab here, bell  , bad utf8 ?(");
+  EXPECT_EQ(r.logs[0], "tab\there, bell  , bad utf8 ?(");
   EXPECT_EQ(r.logs.back(), "(11 more log lines dropped)");
 
   Response big;
