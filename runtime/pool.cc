@@ -2,6 +2,7 @@
 #include "runtime/pool.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "runtime/metering.h"
@@ -23,6 +24,10 @@ std::string PublicCode(const std::string& environment_code) {
 }
 
 }  // namespace
+
+std::chrono::milliseconds DeadlineGrace(std::chrono::milliseconds budget) {
+  return std::clamp(budget / 10, std::chrono::milliseconds(20), std::chrono::milliseconds(1000));
+}
 
 std::shared_ptr<const Clock> SteadyClock() { return std::make_shared<SteadyClockImpl>(); }
 
@@ -237,12 +242,21 @@ Result<InvokeResult> Pool::Invoke(const Invocation& invocation, Metering* meteri
   }
   if (options_.per_principal && !slot->owner) slot->owner = owner;
 
+  // The runtime stops the handler at the invocation's deadline and says so; the channel
+  // waits a grace period longer, so a runtime that cannot (wedged, or killed) is caught.
+  const Invocation* to_run = &invocation;
+  std::optional<Invocation> adjusted;
   std::chrono::milliseconds budget = options_.timeout;
-  if (invocation.deadline_ms != 0) {
-    budget = std::min(budget, std::chrono::milliseconds(invocation.deadline_ms));
+  if (invocation.deadline_ms == 0 ||
+      invocation.deadline_ms > static_cast<uint64_t>(budget.count())) {
+    adjusted = invocation;
+    adjusted->deadline_ms = static_cast<uint64_t>(budget.count());
+    to_run = &*adjusted;
+  } else {
+    budget = std::chrono::milliseconds(invocation.deadline_ms);
   }
   const auto begin = clock_->Now();
-  auto response = slot->env->Invoke(invocation, budget);
+  auto response = slot->env->Invoke(*to_run, budget + DeadlineGrace(budget));
   const auto end = clock_->Now();
   const ResourceSample usage = slot->env->SampleUsage();
   m = MeterInvocation(begin, end, slot->last, usage);
@@ -259,6 +273,14 @@ Result<InvokeResult> Pool::Invoke(const Invocation& invocation, Metering* meteri
     if (e.code == "invalid") m.duration_us = m.billed_ms = m.cpu_ms = 0;
     Release(std::move(slot), reuse, !reuse);
     return fail(PublicCode(e.code), "function `" + function_ + "`: " + e.message, e.code);
+  }
+  if (response->tainted && response->kind == Response::Kind::kUnhandledError &&
+      response->error_type == "timeout") {
+    // The runtime stopped the handler at its deadline: a timeout, whoever noticed it.
+    m.outcome = "timeout";
+    Release(std::move(slot), false, true);
+    return fail("timeout", "function `" + function_ + "`: " + response->error_message,
+                "timeout");
   }
   m.outcome = response->kind == Response::Kind::kOk ? "ok" : "function-error";
   const bool healthy = !response->tainted && slot->env->Reusable();

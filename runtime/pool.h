@@ -63,6 +63,11 @@ struct PoolOptions {
   std::chrono::milliseconds timeout{30'000};       // budget of one invocation
 };
 
+// How much longer than an invocation's deadline the channel waits for the runtime's answer:
+// a tenth of it, from 20 ms to 1 s. The runtime stops a handler at the deadline itself and
+// reports a timeout; the grace lets that report arrive before the environment is killed.
+std::chrono::milliseconds DeadlineGrace(std::chrono::milliseconds budget);
+
 // Checks `options`: max_concurrency >= 1, min_idle and prewarm <= max_concurrency, positive
 // time-to-live and timeout. Error code "invalid".
 Result<void> ValidatePoolOptions(const PoolOptions& options);
@@ -92,8 +97,11 @@ class Pool {
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
 
-  // Runs `invocation` in an environment of this pool. The budget is options.timeout, or
-  // invocation.deadline_ms when that is smaller and not zero. Errors (Error::code):
+  // Runs `invocation` in an environment of this pool. Its deadline is options.timeout, or
+  // invocation.deadline_ms when that is smaller and not zero; the runtime sees that
+  // deadline, and the environment is killed if no answer came DeadlineGrace() after it.
+  // A runtime reporting that it stopped the handler at the deadline is a "timeout" too
+  // (and its environment is destroyed). Errors (Error::code):
   //   "over-capacity"     the queue is full, or the queue deadline passed
   //   "timeout"           the invocation ran out of time (the environment was killed)
   //   "jail"              the environment could not start, or failed (seccomp, oom, crash,

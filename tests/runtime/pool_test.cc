@@ -90,6 +90,7 @@ class FakeEnvironment final : public Environment {
 
   Result<Response> Invoke(const Invocation& inv, std::chrono::milliseconds budget) override {
     last_budget_ms = budget.count();
+    last_deadline_ms = inv.deadline_ms;
     Response r;
     r.body = "env" + std::to_string(id_);
     const std::string& e = inv.event;
@@ -109,6 +110,14 @@ class FakeEnvironment final : public Environment {
       return Fail("seccomp", "killed: forbidden syscall `ptrace`");
     } else if (e == "invalid") {
       return Fail("invalid", "request id too long");
+    } else if (e == "runtime-timeout") {
+      world_.clock->Advance(std::chrono::milliseconds(inv.deadline_ms));
+      r = Response{};
+      r.kind = Response::Kind::kUnhandledError;
+      r.error_type = "timeout";
+      r.error_message = "the handler ran past its deadline of " +
+                        std::to_string(inv.deadline_ms) + " ms";
+      r.tainted = true;
     } else if (e == "taint") {
       r.kind = Response::Kind::kUnhandledError;
       r.tainted = true;
@@ -127,6 +136,7 @@ class FakeEnvironment final : public Environment {
 
   void Break() { broken_ = true; }
   int64_t last_budget_ms = 0;
+  uint64_t last_deadline_ms = 0;
 
  private:
   FakeWorld& world_;
@@ -243,7 +253,7 @@ TEST_F(PoolTest, TimeoutDestroysTheEnvironmentAndTheNextCallStartsCold) {
   auto r = pool->Invoke(Event("timeout"), &m);
   EXPECT_THAT(r, HasError("timeout"));
   EXPECT_EQ(m.outcome, "timeout");
-  EXPECT_EQ(m.billed_ms, 250u);
+  EXPECT_EQ(m.billed_ms, 275u);  // the deadline and its grace
   EXPECT_EQ(world_.destroyed, 1);
   EXPECT_EQ(pool->GetStats().idle, 0u);
   auto next = pool->Invoke(Event("ok"));
@@ -251,6 +261,21 @@ TEST_F(PoolTest, TimeoutDestroysTheEnvironmentAndTheNextCallStartsCold) {
   EXPECT_TRUE(next->metering.cold);
   EXPECT_EQ(next->response.body, "env2");
   EXPECT_EQ(pool->GetStats().destroyed, 1u);
+}
+
+TEST_F(PoolTest, RuntimeReportedTimeoutIsATimeoutAndReplacesTheEnvironment) {
+  PoolOptions o;
+  o.timeout = 300ms;
+  auto pool = MakePool(o);
+  Metering m;
+  auto r = pool->Invoke(Event("runtime-timeout"), &m);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "timeout");
+  EXPECT_THAT(r.error().message, HasSubstr("deadline of 300 ms"));
+  EXPECT_EQ(m.outcome, "timeout");
+  EXPECT_EQ(m.billed_ms, 300u);
+  EXPECT_EQ(world_.alive, 0);
+  EXPECT_EQ(pool->Invoke(Event("ok"))->response.body, "env2");
 }
 
 TEST_F(PoolTest, SeccompViolationIsAJailErrorAndNeverReused) {
@@ -312,11 +337,16 @@ TEST_F(PoolTest, BudgetIsTheSmallerOfTimeoutAndTheInvocationDeadline) {
   o.timeout = 900ms;
   auto pool = MakePool(o);
   ASSERT_THAT(pool->Invoke(Event("ok")), IsOk());
-  EXPECT_EQ(factory_->made(0)->last_budget_ms, 900);
+  EXPECT_EQ(factory_->made(0)->last_budget_ms, 990);  // plus a tenth as grace
+  EXPECT_EQ(factory_->made(0)->last_deadline_ms, 900u);
   Invocation inv = Event("ok");
   inv.deadline_ms = 40;
   ASSERT_THAT(pool->Invoke(inv), IsOk());
-  EXPECT_EQ(factory_->made(0)->last_budget_ms, 40);
+  EXPECT_EQ(factory_->made(0)->last_budget_ms, 60);  // at least 20 ms of grace
+  EXPECT_EQ(factory_->made(0)->last_deadline_ms, 40u);
+  inv.deadline_ms = 5000;
+  ASSERT_THAT(pool->Invoke(inv), IsOk());
+  EXPECT_EQ(factory_->made(0)->last_deadline_ms, 900u);
 }
 
 TEST_F(PoolTest, ScalesToZeroAfterTheIdleTtl) {
