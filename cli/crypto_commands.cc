@@ -141,8 +141,8 @@ std::string ReadAuditConfig(const std::string& file, AuditConfig* out) {
       if (key == "path") out->log = resolve(v);
       if (key == "public_key") out->public_key = resolve(v);
       if (key == "signing_key") out->signing_key = resolve(v);
-      if (key == "sync" && v != "batched" && v != "every-record") {
-        return where() + "`sync` is `batched` or `every-record`";
+      if (key == "sync" && v != "strict" && v != "batched" && v != "every-record") {
+        return where() + "`sync` is `strict`, `batched` or `every-record`";
       }
     } else if (key == "checkpoint_every_records" || key == "checkpoint_interval_ms" ||
                key == "max_batch_delay_ms") {
@@ -471,9 +471,9 @@ void RegisterAuditCommands(CLI::App& app, Runner* run) {
       "show",
       "Print the audit records as JSON lines.\n\n"
       "Each record that verifies is printed on one line, `seq` first, then the record\n"
-      "(time, request_id, actor, api, resources, src_endpoint, status, decision,\n"
-      "metering). Records are checked as `audit verify` does; printing stops before the\n"
-      "first bad entry, which is then reported on stderr.");
+      "(time, request_id, actor, api, resources, src_endpoint, http_request, status,\n"
+      "decision, metering). Records are checked as `audit verify` does; printing stops\n"
+      "before the first bad entry, which is then reported on stderr.");
   AddAuditCommonOptions(show_cmd, show.get());
   show_cmd->footer(
       "Exit status: 0 when every entry verified, 1 when the log is damaged (records before\n"

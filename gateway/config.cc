@@ -139,6 +139,9 @@ void CheckNamedFiles(const Config& config, Diagnostics& diags) {
   if (!audit.signing_key.empty()) {
     CheckFile(audit.signing_key, audit.signing_key_span, FileRole::kSecret, diags);
   }
+  if (!audit.public_key.empty()) {
+    CheckFile(audit.public_key, audit.public_key_span, FileRole::kTrusted, diags);
+  }
 }
 
 // Turns `file:line:col: error: message` lines (with `  help: ...` continuations), as the
@@ -472,6 +475,22 @@ ConfigResult<Deployment> LoadDeployment(Config config) {
     } else {
       d.audit_key = std::make_unique<crypto::Ed25519SigningKey>(std::move(*key));
     }
+    if (d.audit_key && !c.audit.public_key.empty()) {
+      auto pub = crypto::ReadFileLimited(c.audit.public_key, kMaxSecretFileBytes);
+      auto parsed = pub ? crypto::Ed25519PublicKey::FromPem(*pub)
+                        : crypto::Result<crypto::Ed25519PublicKey>(tl::unexpected(pub.error()));
+      if (!parsed) {
+        errors.Error(c.audit.public_key_span, "audit public key `" + c.audit.public_key +
+                                                  "`: " + parsed.error().message());
+      } else if (!(*parsed == d.audit_key->public_key())) {
+        errors.Error(c.audit.public_key_span,
+                     "audit public key `" + c.audit.public_key +
+                         "` is not the public half of the signing key `" + c.audit.signing_key +
+                         "`",
+                     "openssl pkey -in " + c.audit.signing_key + " -pubout -out " +
+                         c.audit.public_key);
+      }
+    }
   } else {
     errors.Error(c.audit.signing_key_span, "audit signing key `" + c.audit.signing_key +
                                                "`: " + pem.error().message());
@@ -479,7 +498,9 @@ ConfigResult<Deployment> LoadDeployment(Config config) {
   d.audit_options.path = c.audit.path;
   // Strict mode keeps group commit too: the response waits for the batch holding its
   // record (AuditWriter::WaitDurable), which is what makes it durable before responding.
-  d.audit_options.sync = crypto::AuditSync::kBatched;
+  d.audit_options.sync = c.audit.sync == AuditSyncMode::kEveryRecord
+                             ? crypto::AuditSync::kEveryRecord
+                             : crypto::AuditSync::kBatched;
   d.audit_options.max_batch_delay_ms = c.audit.max_batch_delay_ms;
   d.audit_options.checkpoint_every_records = c.audit.checkpoint_every_records;
   d.audit_options.checkpoint_interval_ms = c.audit.checkpoint_interval_ms;

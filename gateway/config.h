@@ -200,18 +200,20 @@ struct SecretsConfig {
 
 // [audit]
 enum class AuditSyncMode {
-  kStrict,   // a request's record is durable before its response is sent
-  kBatched,  // group commit; the response does not wait for the disk
+  kStrict,       // a request's record is durable before its response is sent (group commit)
+  kEveryRecord,  // as strict, with one fdatasync per record instead of per batch
+  kBatched,      // group commit; the response does not wait for the disk
 };
 
 struct AuditConfig {
   std::string path;         // the log file; its folder must exist
   std::string signing_key;  // Ed25519 PKCS#8 PEM; group and others cannot access
+  std::string public_key;   // optional: its public half (for verifiers); must match
   AuditSyncMode sync = AuditSyncMode::kStrict;
   int64_t max_batch_delay_ms = 0;
   uint64_t checkpoint_every_records = 1000;
   int64_t checkpoint_interval_ms = 5000;
-  SourceSpan path_span, signing_key_span;
+  SourceSpan path_span, signing_key_span, public_key_span;
 };
 
 // [metrics]

@@ -841,23 +841,26 @@ class ConfigReader {
     if (t == nullptr) return;
     AuditConfig& a = config->audit;
     Keys(*t, "[audit]",
-         {"path", "signing_key", "sync", "max_batch_delay_ms", "checkpoint_every_records",
-          "checkpoint_interval_ms"});
+         {"path", "signing_key", "public_key", "sync", "max_batch_delay_ms",
+          "checkpoint_every_records", "checkpoint_interval_ms"});
     RequiredPath(*t, "path", "[audit]", &a.path, &a.path_span);
     RequiredPath(*t, "signing_key", "[audit]", &a.signing_key, &a.signing_key_span);
     std::string sync;
     if (String(*t, "sync", &sync)) {
       if (sync == "strict") {
         a.sync = AuditSyncMode::kStrict;
+      } else if (sync == "every-record") {
+        a.sync = AuditSyncMode::kEveryRecord;
       } else if (sync == "batched") {
         a.sync = AuditSyncMode::kBatched;
       } else {
+        const std::string suggestion = Suggest(sync, {"strict", "every-record", "batched"});
         Error(Span(*t->get("sync")), "unknown audit sync mode `" + sync + "`",
-              Suggest(sync, {"strict", "batched"}).empty()
-                  ? "write \"strict\" or \"batched\""
-                  : Suggest(sync, {"strict", "batched"}));
+              suggestion.empty() ? "write \"strict\", \"every-record\" or \"batched\""
+                                 : suggestion);
       }
     }
+    Path(*t, "public_key", &a.public_key, &a.public_key_span);
     Integer(*t, "max_batch_delay_ms", 0, 1000, &a.max_batch_delay_ms);
     Integer(*t, "checkpoint_every_records", 1, 100'000'000, &a.checkpoint_every_records);
     Integer(*t, "checkpoint_interval_ms", 1, 24 * 3600 * 1000, &a.checkpoint_interval_ms);
