@@ -23,7 +23,7 @@
 #include <unordered_map>
 #include <utility>
 
-#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -238,6 +238,9 @@ struct ServerCore {
   // handlers and with them the last sessions, whose destructors use the members above.
   std::optional<ssl::context> tls;
   net::io_context ioc;
+  // Keeps the I/O threads running while no operation is pending (e.g. every connection
+  // waits for its handler during a drain); released last.
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::vector<std::unique_ptr<net::steady_timer>> accept_retry;
   std::vector<uint16_t> ports;
@@ -377,6 +380,9 @@ class Session final : public SessionBase {
                                   buffer_.size());
       auto end = FindHeadEnd(data, scanned_);
       if (!end) return Reject(end.error().status, end.error().code, end.error().message);
+      if (*end && **end > server_.options.max_header_bytes) {
+        return Reject(431, "header-too-large", "request head exceeds the size limit");
+      }
       if (*end) return OnHead(**end);
       scanned_ = data.size();
       if (data.size() >= server_.options.max_header_bytes) {
@@ -843,6 +849,7 @@ HttpResult<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions opti
 
   impl->pool = std::make_unique<HandlerPool>(handler_threads, impl->options.max_queued_requests);
   for (size_t i = 0; i < impl->acceptors.size(); ++i) impl->Accept(i);
+  impl->work.emplace(impl->ioc.get_executor());
   Impl* raw = impl.get();
   for (unsigned i = 0; i < io_threads; ++i) {
     impl->io_threads.emplace_back([raw] {
@@ -887,6 +894,7 @@ bool HttpServer::Drain(std::chrono::milliseconds deadline) {
     s.sessions_cv.wait_for(lock, std::chrono::seconds(2), [&s] { return s.sessions.empty(); });
   }
   s.pool->Stop();
+  s.work.reset();
   s.ioc.stop();
   for (auto& t : s.io_threads) {
     if (t.joinable()) t.join();
