@@ -66,7 +66,8 @@ RateLimiter::Decision RateLimiter::Acquire(std::string_view principal, int64_t n
     return {};
   }
   double missing = 1.0 - b.tokens;
-  auto wait = static_cast<int64_t>(std::ceil(missing * 1000.0 / limit.rate_per_second));
+  // The epsilon keeps float noise (0.3 * 1000 = 300.00000000000006) from adding 1 ms.
+  auto wait = static_cast<int64_t>(std::ceil(missing * 1000.0 / limit.rate_per_second - 1e-6));
   return {false, std::max<int64_t>(wait, 1)};
 }
 

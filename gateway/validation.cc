@@ -203,21 +203,23 @@ bool IsRepeatQuantifierAt(std::string_view p, size_t i) {
 
 // Walks the schema and checks every `pattern` string and `patternProperties` key.
 void CheckPatterns(const Json& node, std::string& errors, std::string& path) {
-  auto complain = [&](std::string_view pattern, const std::string& why) {
+  auto complain = [&](std::string_view pattern, std::string_view where, const std::string& why) {
     if (!errors.empty()) errors += '\n';
     errors += "schema pattern `" + std::string(pattern.substr(0, 80)) + "` at `" +
-              (path.empty() ? std::string("/") : path) + "`: " + why;
+              std::string(where) + "`: " + why;
   };
   if (node.is_object()) {
     for (const auto& [key, value] : node.items()) {
       if (key == "pattern" && value.is_string()) {
         auto ok = CheckSchemaPattern(value.get_ref<const std::string&>());
-        if (!ok) complain(value.get_ref<const std::string&>(), ok.error());
+        if (!ok) complain(value.get_ref<const std::string&>(), path + "/pattern", ok.error());
       }
       if (key == "patternProperties" && value.is_object()) {
         for (const auto& [pattern, unused] : value.items()) {
           auto ok = CheckSchemaPattern(pattern);
-          if (!ok) complain(pattern, ok.error());
+          std::string where = path + "/patternProperties";
+          AppendPointerToken(where, pattern);
+          if (!ok) complain(pattern, where, ok.error());
         }
       }
       size_t len = path.size();
