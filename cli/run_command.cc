@@ -13,14 +13,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/run_options.h"
 #include "sandbox/sandbox.h"
 
 namespace fnjail::cli {
 namespace {
-
-// Exit status when the jail could not be set up (the command never ran), as env(1) and
-// chroot(1) use 125 for their own failures.
-constexpr int kSetupFailureStatus = 125;
 
 constexpr const char* kRunDescription =
     "Run a command in a jail.\n"
@@ -56,22 +53,9 @@ constexpr const char* kRunFooter =
     "\n"
     "See docs/function-profile.md for profiles and docs/sandbox.md for the threat model.";
 
-struct RunFlags {
-  std::string profile;
-  std::string preset;
-  std::vector<std::string> ro_binds;
-  std::vector<std::string> rw_binds;
-  std::optional<uint64_t> tmpfs_mb;
-  std::optional<uint64_t> memory_mb;
-  std::optional<uint32_t> pids;
-  std::optional<uint64_t> timeout_ms;
-  std::optional<uint64_t> cpu_ms;
-  std::optional<uint64_t> output_limit_kb;
-  std::string net;
-  std::vector<std::string> env;
+struct RunCommandFlags {
+  RunFlags jail;
   std::string report;
-  bool rlimits_only = false;
-  std::vector<std::string> command;
 };
 
 // Adds `SRC[:DST]` binds; a relative SRC is taken from the current directory.
@@ -104,7 +88,9 @@ bool WriteReport(const std::string& path, const nlohmann::json& report) {
   return true;
 }
 
-int Execute(const RunFlags& f) {
+}  // namespace
+
+std::optional<sandbox::SandboxSpec> BuildSpec(const RunFlags& f) {
   sandbox::SandboxSpec base;
   base.binds = sandbox::DefaultSystemBinds();
   std::optional<sandbox::Profile> profile;
@@ -112,7 +98,7 @@ int Execute(const RunFlags& f) {
     auto loaded = sandbox::LoadProfile(f.profile);
     if (!loaded) {
       std::cerr << loaded.error().detail << '\n';
-      return 2;
+      return std::nullopt;
     }
     profile = std::move(*loaded);
     base = profile->spec;
@@ -149,27 +135,35 @@ int Execute(const RunFlags& f) {
   }
   if (f.rlimits_only) b.AcceptRlimitsOnly();
   b.Command(f.command);
-
-  nlohmann::json report;
   auto spec = b.TryBuild();
   if (!spec) {
     std::cerr << "fnjail: invalid jail: " << spec.error().detail << '\n';
-    return 2;
+    return std::nullopt;
   }
+  return std::move(*spec);
+}
+
+namespace {
+
+int Execute(const RunCommandFlags& flags) {
+  const RunFlags& f = flags.jail;
+  nlohmann::json report;
+  auto spec = BuildSpec(f);
+  if (!spec) return 2;
   auto outcome = sandbox::Run(*spec);
   if (!outcome) {
     const sandbox::Error& e = outcome.error();
     std::cerr << "fnjail: setup failed: " << e.ToString() << '\n';
-    if (!f.report.empty()) {
+    if (!flags.report.empty()) {
       report = {{"outcome", "setup-failure"},
                 {"step", std::string(sandbox::StepName(e.step))},
                 {"error", e.ToString()}};
-      WriteReport(f.report, report);
+      WriteReport(flags.report, report);
     }
     return kSetupFailureStatus;
   }
   const sandbox::Outcome& o = *outcome;
-  if (!f.report.empty()) {
+  if (!flags.report.empty()) {
     report = {{"outcome", std::string(sandbox::OutcomeKindName(o.kind))},
               {"exit_code", o.exit_code},
               {"signal", o.signal},
@@ -177,7 +171,7 @@ int Execute(const RunFlags& f) {
               {"wall_ms", o.wall_ms},
               {"cpu_ms", o.cpu_ms},
               {"max_rss_kb", o.max_rss_kb}};
-    WriteReport(f.report, report);
+    WriteReport(flags.report, report);
   }
   switch (o.kind) {
     case sandbox::Outcome::Kind::kExited:
@@ -206,11 +200,7 @@ int Execute(const RunFlags& f) {
 
 }  // namespace
 
-void RegisterRunCommand(CLI::App& app, Runner* run) {
-  auto flags = std::make_shared<RunFlags>();
-  CLI::App* cmd = app.add_subcommand("run", "Run a command in a jail");
-  cmd->description(kRunDescription);
-  cmd->footer(kRunFooter);
+void AddJailOptions(CLI::App* cmd, RunFlags* flags) {
   cmd->add_option("--profile", flags->profile, "Function profile (TOML) to start from")
       ->option_text("FILE.toml");
   cmd->add_option("--preset", flags->preset,
@@ -245,14 +235,22 @@ void RegisterRunCommand(CLI::App& app, Runner* run) {
       ->option_text("none|loopback");
   cmd->add_option("--env", flags->env, "Set K=V in the otherwise empty environment")
       ->option_text("K=V");
-  cmd->add_option("--report", flags->report, "Write the outcome as JSON to FILE")
-      ->option_text("FILE.json");
   cmd->add_flag("--rlimits-only", flags->rlimits_only,
                 "Run even without a usable cgroup, with rlimits standing in for the memory "
                 "and pids limits (coarser)");
   cmd->add_option("command", flags->command, "The command and its arguments, after --")
       ->required()
       ->option_text("-- CMD [ARGS...]");
+}
+
+void RegisterRunCommand(CLI::App& app, Runner* run) {
+  auto flags = std::make_shared<RunCommandFlags>();
+  CLI::App* cmd = app.add_subcommand("run", "Run a command in a jail");
+  cmd->description(kRunDescription);
+  cmd->footer(kRunFooter);
+  AddJailOptions(cmd, &flags->jail);
+  cmd->add_option("--report", flags->report, "Write the outcome as JSON to FILE")
+      ->option_text("FILE.json");
   cmd->callback([flags, run] {
     *run = [flags] { return Execute(*flags); };
   });

@@ -385,8 +385,10 @@ Result<Launched> Launch(const PreparedJail::Plan& p, int stdin_fd, int channel_f
   }
   // The violation monitor: reports which syscall a seccomp kill was for. EXITKILL: if the
   // tracing thread dies, so does every traced process of the jail.
-  const long options = PTRACE_O_TRACEEXIT | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
-                       PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL;
+  long options = PTRACE_O_TRACEEXIT | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+                 PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL;
+  // A learning filter answers with trace stops; without this option they would fail ENOSYS.
+  if (p.filter.learn) options |= PTRACE_O_TRACESECCOMP;
   if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(options)) != 0) {
     const int e = errno;
     Abandon(pid);
@@ -571,6 +573,9 @@ void Supervisor::OnStop(pid_t pid, int status) {
       KillJail(std::nullopt);
     }
     ptrace(PTRACE_CONT, pid, nullptr, nullptr);
+  } else if (event == PTRACE_EVENT_SECCOMP) {
+    if (learner_ != nullptr) learner_->OnSeccompStop(pid);
+    ptrace(PTRACE_CONT, pid, nullptr, nullptr);
   } else if (event != 0) {
     if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK ||
         event == PTRACE_EVENT_CLONE) {
@@ -652,21 +657,23 @@ PreparedJail::~PreparedJail() = default;
 
 const SandboxSpec& PreparedJail::spec() const { return plan_->spec; }
 
-Result<PreparedJail> PreparedJail::Prepare(SandboxSpec spec) {
+namespace internal {
+
+Result<std::shared_ptr<const PreparedJail::Plan>> MakePlan(SandboxSpec spec, seccomp::Mode mode) {
   if (auto r = ValidateSpec(spec); !r) return tl::unexpected(r.error());
-  auto p = std::make_shared<Plan>();
+  auto p = std::make_shared<PreparedJail::Plan>();
   p->spec = std::move(spec);
   const SandboxSpec& s = p->spec;
-  p->user = internal::user_ns::PrepareInParent(s);
-  auto mount = internal::mount_ns::PrepareInParent(s);
+  p->user = user_ns::PrepareInParent(s);
+  auto mount = mount_ns::PrepareInParent(s);
   if (!mount) return tl::unexpected(mount.error());
   p->mount = std::move(*mount);
-  p->net = internal::net_ns::PrepareInParent(s);
-  p->rlimits = internal::rlimits::PrepareInParent(s);
-  auto caps = internal::caps::Plan::PrepareInParent();
+  p->net = net_ns::PrepareInParent(s);
+  p->rlimits = rlimits::PrepareInParent(s);
+  auto caps = caps::Plan::PrepareInParent();
   if (!caps) return tl::unexpected(caps.error());
   p->caps.emplace(std::move(*caps));
-  auto filter = internal::seccomp::PrepareInParent(s);
+  auto filter = seccomp::PrepareInParent(s, mode);
   if (!filter) return tl::unexpected(filter.error());
   p->filter = std::move(*filter);
   p->candidates = ExecCandidates(s);
@@ -674,7 +681,7 @@ Result<PreparedJail> PreparedJail::Prepare(SandboxSpec spec) {
   p->argv.push_back(nullptr);
   for (const std::string& e : s.env) p->envp.push_back(const_cast<char*>(e.c_str()));
   p->envp.push_back(nullptr);
-  auto layout = internal::cgroup::DetectLayout();
+  auto layout = cgroup::DetectLayout();
   if (layout) {
     p->layout = std::move(*layout);
   } else if (s.cgroup == CgroupMode::kRequired) {
@@ -683,25 +690,18 @@ Result<PreparedJail> PreparedJail::Prepare(SandboxSpec spec) {
                 "rlimits only";
     return tl::unexpected(e);
   }
-  return PreparedJail(std::move(p));
+  return std::shared_ptr<const PreparedJail::Plan>(std::move(p));
 }
 
-Result<Outcome> Run(const SandboxSpec& spec, const RunIo& io) {
-  auto prepared = PreparedJail::Prepare(spec);
-  if (!prepared) return tl::unexpected(prepared.error());
-  return prepared->Run(io);
-}
-
-Result<Outcome> PreparedJail::Run(const RunIo& io) const {
-  const Plan& p = *plan_;
-  internal::SignalScope signals;
+Result<Outcome> RunPlan(const PreparedJail::Plan& p, const RunIo& io, Learner* learner) {
+  SignalScope signals;
   if (!signals.ok()) return Fail(Step::kPipe, errno, "signalfd");
-  auto launched = internal::Launch(p, io.stdin_fd, p.spec.channel_fd);
+  auto launched = Launch(p, io.stdin_fd, p.spec.channel_fd);
   if (!launched) return tl::unexpected(launched.error());
   FdSink sink(io, p.spec.limits.output_bytes);
-  internal::Supervisor supervisor(
-      p, std::move(*launched), sink,
-      internal::NowMs() + static_cast<int64_t>(p.spec.limits.timeout_ms));
+  Supervisor supervisor(p, std::move(*launched), sink,
+                        NowMs() + static_cast<int64_t>(p.spec.limits.timeout_ms));
+  supervisor.SetLearner(learner);
   std::vector<pollfd> fds;
   while (!supervisor.reaped()) {
     fds.clear();
@@ -728,9 +728,27 @@ Result<Outcome> PreparedJail::Run(const RunIo& io) const {
       if (w <= 0) break;
       supervisor.OnWaitStatus(w, status, ru);
     }
-    supervisor.Tick(internal::NowMs());
+    supervisor.Tick(NowMs());
   }
-  return supervisor.Finish(internal::NowMs());
+  return supervisor.Finish(NowMs());
+}
+
+}  // namespace internal
+
+Result<PreparedJail> PreparedJail::Prepare(SandboxSpec spec) {
+  auto plan = internal::MakePlan(std::move(spec), internal::seccomp::Mode::kEnforce);
+  if (!plan) return tl::unexpected(plan.error());
+  return PreparedJail(std::move(*plan));
+}
+
+Result<Outcome> Run(const SandboxSpec& spec, const RunIo& io) {
+  auto prepared = PreparedJail::Prepare(spec);
+  if (!prepared) return tl::unexpected(prepared.error());
+  return prepared->Run(io);
+}
+
+Result<Outcome> PreparedJail::Run(const RunIo& io) const {
+  return internal::RunPlan(*plan_, io, nullptr);
 }
 
 }  // namespace fnjail::sandbox

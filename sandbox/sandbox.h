@@ -271,6 +271,11 @@ Result<Profile> ParseProfileToml(std::string_view text, std::string_view file);
 // Reads and parses `path`.
 Result<Profile> LoadProfile(const std::string& path);
 
+// Parses the [profile] table of a function definition (runtime/function.h): the same
+// rules and messages as ParseProfileToml, positions in the whole file; the file's other
+// top-level keys are not looked at. No [profile] table is the default profile.
+Result<Profile> ParseFunctionProfileToml(std::string_view text, std::string_view file);
+
 // ---------------------------------------------------------------------------------------
 // Running.
 
@@ -346,6 +351,40 @@ class PreparedJail {
   // Shared with the live jails started from it, which may outlive this object.
   std::shared_ptr<const Plan> plan_;
 };
+
+// ---------------------------------------------------------------------------------------
+// Learning a least-privilege profile (fnjail profile learn; docs/sandbox.md).
+
+// What a learning run saw.
+struct LearnReport {
+  Outcome outcome;                    // how the command ended
+  std::vector<std::string> syscalls;  // every syscall it made (native names), sorted
+  // Always-denied calls and argument shapes it tried ("io_uring_setup", "clone with
+  // namespace flags"): answered with EPERM, reported, never granted.
+  std::vector<std::string> denied;
+  // Absolute in-jail paths it named (execve, open, stat, access, readlink, ... and the ELF
+  // and #! interpreters of what it executed), sorted; relative paths are not recorded.
+  std::vector<std::string> paths;
+  std::vector<Bind> binds;  // the spec's binds those paths (and the cwd) go through
+  bool used_tmp = false;    // a path under /tmp, or the cwd there
+};
+
+// Runs `spec` like Run(), but the allowlist answers every syscall with a ptrace stop
+// (SECCOMP_RET_TRACE) that the launcher records before letting the call run; always-denied
+// calls stop too and fail with EPERM instead of killing. Much slower than Run() (a stop per
+// syscall). Errors: as Run(). Thread-safety: as Run().
+Result<LearnReport> Learn(const SandboxSpec& spec, const RunIo& io = {});
+
+// The smallest profile (TOML that ParseProfileToml accepts) that lets what `report` saw run
+// under `spec`'s settings: preset "minimal" plus `allow` minus `deny` giving exactly the
+// syscalls used, only the binds used, no /tmp unless used, and the spec's limits, network,
+// environment and identity where they differ from the defaults. Pure.
+std::string LearnedProfileToml(const SandboxSpec& spec, const LearnReport& report);
+
+// The indexes of the `binds` that resolving the absolute in-jail `path` goes through, in
+// the order met, following symlinks in bind sources the way the kernel would inside the
+// jail (at most 40). Reads the host filesystem (lstat, readlink) only.
+std::vector<size_t> BindsOnPath(const std::vector<Bind>& binds, const std::string& path);
 
 // ---------------------------------------------------------------------------------------
 // Warm start: jails started ahead of time and handed work later (docs/sandbox.md).

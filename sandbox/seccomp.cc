@@ -108,14 +108,16 @@ Result<std::vector<sock_filter>> Export(const ScmpCtx& ctx) {
   return prog;
 }
 
-Result<std::vector<sock_filter>> CompileDeny(const SyscallPolicy& policy) {
+// In learning mode every kill becomes a trace stop the launcher answers with EPERM.
+Result<std::vector<sock_filter>> CompileDeny(const SyscallPolicy& policy, bool learn) {
+  const uint32_t kill = learn ? SCMP_ACT_TRACE(kTraceDenied) : SCMP_ACT_KILL_PROCESS;
   auto ctx = NewFilter(SCMP_ACT_ALLOW);
   if (!ctx) return tl::unexpected(ctx.error());
   for (std::string_view name : presets::AlwaysDenied()) {
     if (Contains(policy.dangerous_allow, name)) continue;
     const int nr = seccomp_syscall_resolve_name(std::string(name).c_str());
     if (nr < 0) continue;  // not a syscall of this architecture
-    if (auto r = Add(*ctx, SCMP_ACT_KILL_PROCESS, nr, name); !r) return tl::unexpected(r.error());
+    if (auto r = Add(*ctx, kill, nr, name); !r) return tl::unexpected(r.error());
   }
   if (!Contains(policy.dangerous_allow, "clone3")) {
     // glibc falls back to clone() on ENOSYS, whose flags a classic filter can inspect
@@ -127,7 +129,7 @@ Result<std::vector<sock_filter>> CompileDeny(const SyscallPolicy& policy) {
   if (!Contains(policy.dangerous_allow, "unshare")) {
     for (uint64_t flag : kNamespaceCloneFlags) {
       const scmp_arg_cmp cmp = Cmp(0, SCMP_CMP_MASKED_EQ, flag, flag);
-      if (auto r = Add(*ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(clone), "clone", 1, &cmp); !r) {
+      if (auto r = Add(*ctx, kill, SCMP_SYS(clone), "clone", 1, &cmp); !r) {
         return tl::unexpected(r.error());
       }
     }
@@ -137,7 +139,7 @@ Result<std::vector<sock_filter>> CompileDeny(const SyscallPolicy& policy) {
   for (unsigned long request : {static_cast<unsigned long>(TIOCSTI),
                                 static_cast<unsigned long>(TIOCLINUX)}) {
     const scmp_arg_cmp cmp = Cmp(1, SCMP_CMP_MASKED_EQ, 0xffffffffu, request);
-    if (auto r = Add(*ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(ioctl), "ioctl", 1, &cmp); !r) {
+    if (auto r = Add(*ctx, kill, SCMP_SYS(ioctl), "ioctl", 1, &cmp); !r) {
       return tl::unexpected(r.error());
     }
   }
@@ -145,21 +147,29 @@ Result<std::vector<sock_filter>> CompileDeny(const SyscallPolicy& policy) {
 }
 
 // Adds socket()/socketpair() rules: the allowed families pass, other known families get
-// EAFNOSUPPORT (libc probes them), anything else hits the default kill.
+// EAFNOSUPPORT (libc probes them), anything else hits the default kill. Learning traces
+// both kinds.
 Result<void> AddSocketRules(const ScmpCtx& ctx, int nr, std::string_view name,
-                            const std::vector<int>& families) {
+                            const std::vector<int>& families, bool learn) {
   for (int family = 0; family < AF_MAX; ++family) {
     const bool allowed = std::find(families.begin(), families.end(), family) != families.end();
     const scmp_arg_cmp cmp = Cmp(0, SCMP_CMP_EQ, static_cast<uint64_t>(family));
-    const uint32_t action = allowed ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO(EAFNOSUPPORT);
+    uint32_t action = allowed ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO(EAFNOSUPPORT);
+    if (learn) {
+      // An allowed family is the learning filter's default answer, which libseccomp
+      // refuses as a rule.
+      if (allowed) continue;
+      action = SCMP_ACT_TRACE(kTraceUsedNoFamily);
+    }
     if (auto r = Add(ctx, action, nr, name, 1, &cmp); !r) return r;
   }
   return {};
 }
 
+// Learning traces every syscall instead: the allowlist is what the command used.
 Result<std::vector<sock_filter>> CompileAllow(const std::vector<std::string>& names,
-                                              NetworkMode network) {
-  auto ctx = NewFilter(SCMP_ACT_KILL_PROCESS);
+                                              NetworkMode network, bool learn) {
+  auto ctx = NewFilter(learn ? SCMP_ACT_TRACE(kTraceUsed) : SCMP_ACT_KILL_PROCESS);
   if (!ctx) return tl::unexpected(ctx.error());
   std::vector<int> families = {AF_UNIX};
   if (network != NetworkMode::kNone) {
@@ -174,12 +184,14 @@ Result<std::vector<sock_filter>> CompileAllow(const std::vector<std::string>& na
     if (name == "clone3") clone3_allowed = true;
     if (name == "socket" || name == "socketpair") {
       const std::vector<int> pair_families = {AF_UNIX};
-      if (auto r = AddSocketRules(*ctx, *nr, name, name == "socket" ? families : pair_families);
+      if (auto r = AddSocketRules(*ctx, *nr, name, name == "socket" ? families : pair_families,
+                                  learn);
           !r) {
         return tl::unexpected(r.error());
       }
       continue;
     }
+    if (learn) continue;
     if (auto r = Add(*ctx, SCMP_ACT_ALLOW, *nr, name); !r) return tl::unexpected(r.error());
   }
   if (!clone3_allowed) {
@@ -231,21 +243,34 @@ Result<std::vector<std::string>> ResolveAllowlist(const SyscallPolicy& policy) {
   return std::vector<std::string>(names.begin(), names.end());
 }
 
-Result<Plan> PrepareInParent(const SandboxSpec& spec) {
+Result<Plan> PrepareInParent(const SandboxSpec& spec, Mode mode) {
+  const bool learn = mode == Mode::kLearn;
   auto names = ResolveAllowlist(spec.syscalls);
   if (!names) return tl::unexpected(names.error());
+  if (learn) {
+    // Socket rules for every socket call, whatever the preset says.
+    for (const char* n : {"socket", "socketpair"}) {
+      if (!Contains(*names, n)) names->push_back(n);
+    }
+  }
   Plan plan;
-  auto deny = CompileDeny(spec.syscalls);
+  plan.learn = learn;
+  auto deny = CompileDeny(spec.syscalls, learn);
   if (!deny) return tl::unexpected(deny.error());
   plan.deny = std::move(*deny);
-  auto allow = CompileAllow(*names, spec.network);
+  auto allow = CompileAllow(*names, spec.network, learn);
   if (!allow) return tl::unexpected(allow.error());
   plan.allow = std::move(*allow);
   return plan;
 }
 
 ChildStatus ApplyInChild(const Plan& plan) noexcept {
-  for (const std::vector<sock_filter>* f : {&plan.deny, &plan.allow}) {
+  // Filters run newest first and the first of equally strict answers wins: a learning
+  // jail installs the deny filter last, so its trace stop (denied) beats the allow
+  // filter's (used).
+  const std::vector<sock_filter>* first = plan.learn ? &plan.allow : &plan.deny;
+  const std::vector<sock_filter>* second = plan.learn ? &plan.deny : &plan.allow;
+  for (const std::vector<sock_filter>* f : {first, second}) {
     sock_fprog prog{};
     prog.len = static_cast<unsigned short>(f->size());
     prog.filter = const_cast<sock_filter*>(f->data());

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "sandbox/internal/caps.h"
 #include "sandbox/internal/cgroup.h"
 #include "sandbox/internal/child_status.h"
+#include "sandbox/internal/learn.h"
 #include "sandbox/internal/mount_ns.h"
 #include "sandbox/internal/net_ns.h"
 #include "sandbox/internal/rlimits.h"
@@ -66,6 +68,10 @@ class SignalScope {
   UniqueFd fd_;
 };
 
+// Validates `spec` and computes everything a launch needs (PreparedJail::Prepare; `mode`
+// kLearn for fnjail profile learn).
+Result<std::shared_ptr<const PreparedJail::Plan>> MakePlan(SandboxSpec spec, seccomp::Mode mode);
+
 // A jail whose init is past clone(), traced, in its cgroup and released to run its
 // checklist.
 struct Launched {
@@ -108,6 +114,8 @@ class Supervisor {
   const std::optional<cgroup::Jail>& cgroup() const { return cgroup_; }
 
   void SetDeadline(std::optional<int64_t> deadline_ms) { deadline_ = deadline_ms; }
+  // Records a learning jail's trace stops (not owned; may be null).
+  void SetLearner(Learner* learner) { learner_ = learner; }
 
   // Kills the jail's init (and so its pid namespace). `reason` becomes the outcome unless
   // one is already known.
@@ -158,7 +166,11 @@ class Supervisor {
   std::optional<std::string> violation_;
   std::optional<int> fatal_signal_;
   std::vector<pid_t> new_pids_;
+  Learner* learner_ = nullptr;
 };
+
+// Launches `plan` and supervises it to the end in the calling thread (sandbox::Run).
+Result<Outcome> RunPlan(const PreparedJail::Plan& plan, const RunIo& io, Learner* learner);
 
 }  // namespace internal
 }  // namespace fnjail::sandbox

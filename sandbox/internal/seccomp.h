@@ -24,7 +24,18 @@ namespace fnjail::sandbox::internal::seccomp {
 struct Plan {
   std::vector<sock_filter> deny;
   std::vector<sock_filter> allow;
+  bool learn = false;  // Mode::kLearn: installed allow first, then deny
 };
+
+// kEnforce kills on anything not allowed. kLearn (fnjail profile learn) answers every
+// syscall with a ptrace stop (SECCOMP_RET_TRACE, data below) for the launcher to record:
+// the always-denied ones and argument shapes with kTraceDenied (the launcher makes them
+// fail with EPERM), socket families the network mode refuses with kTraceUsedNoFamily
+// (EAFNOSUPPORT), everything else with kTraceUsed (it runs).
+enum class Mode : uint8_t { kEnforce, kLearn };
+inline constexpr uint16_t kTraceUsed = 1;
+inline constexpr uint16_t kTraceDenied = 2;
+inline constexpr uint16_t kTraceUsedNoFamily = 3;
 
 // The syscall names the allowlist holds for `policy` (preset + add - remove + dangerous).
 // Errors: unknown preset or syscall name.
@@ -32,9 +43,10 @@ Result<std::vector<std::string>> ResolveAllowlist(const SyscallPolicy& policy);
 
 // Compiles both filters for `spec` and exports them through a memfd (libseccomp 2.5 has
 // no export to memory).
-Result<Plan> PrepareInParent(const SandboxSpec& spec);
+Result<Plan> PrepareInParent(const SandboxSpec& spec, Mode mode = Mode::kEnforce);
 
-// Installs `deny` then `allow`. REQUIRES: no_new_privs already set.
+// Installs `deny` then `allow` (the other way round when learning). REQUIRES: no_new_privs
+// already set.
 ChildStatus ApplyInChild(const Plan& plan) noexcept;
 
 // Whether `name` is a syscall of the native architecture.
