@@ -6,13 +6,19 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <termios.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -51,18 +57,21 @@ Seen FromResult(const Result<Outcome>& r) {
   return s;
 }
 
-Seen RunProbe(Launcher who, SandboxBuilder builder) {
+// Runs the probe jail `builder` from launcher `who`, with `stdin_fd` as its stdin (-1:
+// /dev/null).
+Seen RunProbe(Launcher who, SandboxBuilder builder, int stdin_fd = -1) {
+  const RunIo io{stdin_fd, -1, -1};
   if (who == Launcher::kRoot) {
     if (geteuid() != 0) return Seen{true, "not root", Kind::kExited, 0, {}};
     auto spec = builder.TryBuild();
     if (!spec) return Seen{false, spec.error().ToString(), Kind::kExited, 0, {}};
-    return FromResult(Run(*spec, RunIo{-1, -1, -1}));
+    return FromResult(Run(*spec, io));
   }
   // An ordinary user: from root, fork and become nobody; otherwise we already are one.
   builder.AcceptRlimitsOnly();
   auto spec = builder.TryBuild();
   if (!spec) return Seen{false, spec.error().ToString(), Kind::kExited, 0, {}};
-  if (geteuid() != 0) return FromResult(Run(*spec, RunIo{-1, -1, -1}));
+  if (geteuid() != 0) return FromResult(Run(*spec, io));
   int fds[2];
   if (pipe(fds) != 0) return Seen{false, "pipe", Kind::kExited, 0, {}};
   const pid_t pid = fork();
@@ -79,7 +88,7 @@ Seen RunProbe(Launcher who, SandboxBuilder builder) {
       s.skipped = true;
       s.error = "the probe is not reachable by an unprivileged user";
     } else {
-      s = FromResult(Run(*spec, RunIo{-1, -1, -1}));
+      s = FromResult(Run(*spec, io));
     }
     char line[512];
     const int n = std::snprintf(line, sizeof(line), "%d %d %d %s|%s", s.skipped ? 1 : 0,
@@ -119,6 +128,34 @@ class EscapeTest : public ::testing::TestWithParam<Launcher> {
     b.Network(net);
     return RunProbe(GetParam(), std::move(b));
   }
+  Seen Probe(SandboxBuilder b, int stdin_fd = -1) {
+    return RunProbe(GetParam(), std::move(b), stdin_fd);
+  }
+  bool root_launcher() const { return GetParam() == Launcher::kRoot; }
+};
+
+// Whether the host can still start a process (nothing the jail did starved it).
+bool HostCanFork() {
+  const pid_t pid = fork();
+  if (pid < 0) return false;
+  if (pid == 0) _exit(0);
+  int status = 0;
+  return waitpid(pid, &status, 0) == pid && WIFEXITED(status);
+}
+
+// A temporary directory the jail's unprivileged host uid may enter.
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/fnjail-escape-XXXXXX";
+    path_ = mkdtemp(tmpl);
+    chmod(path_.c_str(), 0755);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
 };
 
 #define SKIP_IF_REFUSED(seen)                                          \
@@ -234,6 +271,141 @@ TEST_P(EscapeTest, HostAbstractUnixSocketIsUnreachable) {
   close(listener);
   SKIP_IF_REFUSED(s);
   EXPECT_EQ(s.exit_code, ECONNREFUSED);
+}
+
+TEST_P(EscapeTest, HostProcessMemoryIsOutOfReach) {
+  const pid_t sleeper = fork();
+  ASSERT_GE(sleeper, 0);
+  if (sleeper == 0) {
+    pause();
+    _exit(0);
+  }
+  const Seen mem = Probe({"open_write", "/proc/" + std::to_string(sleeper) + "/mem"});
+  const Seen trace = Probe({"ptrace"});
+  const bool alive = kill(sleeper, 0) == 0;
+  kill(sleeper, SIGKILL);
+  waitpid(sleeper, nullptr, 0);
+  SKIP_IF_REFUSED(mem);
+  EXPECT_EQ(mem.exit_code, ENOENT);  // no host pid in the jail's /proc
+  SKIP_IF_REFUSED(trace);
+  EXPECT_EQ(trace.kind, Kind::kSeccompViolation);
+  EXPECT_EQ(trace.syscall, "ptrace");
+  EXPECT_TRUE(alive);
+}
+
+TEST_P(EscapeTest, PatchingOwnCodeThroughProcSelfMemLeavesTheFilterInPlace) {
+  // The jail may rewrite its own code (that is its business), and gains nothing by it.
+  const Seen s = Probe({"patch_self_mem"});
+  SKIP_IF_REFUSED(s);
+  EXPECT_EQ(s.kind, Kind::kSeccompViolation) << "exit " << s.exit_code;
+  EXPECT_EQ(s.syscall, "io_uring_setup");
+}
+
+TEST_P(EscapeTest, SetuidBinaryInsideTheJailStaysUnprivileged) {
+  if (geteuid() != 0) GTEST_SKIP() << "making a setuid-root file needs root";
+  TempDir dir;
+  const std::string copy = dir.path() + "/suid_probe";
+  std::filesystem::copy_file(testing::TrySyscall(), copy);
+  ASSERT_EQ(chown(copy.c_str(), 0, 0), 0);
+  ASSERT_EQ(chmod(copy.c_str(), 04755), 0);
+  SandboxBuilder b;
+  b.ReadOnlyBind(dir.path(), "/suid").Command({"/suid/suid_probe", "euid"}).Timeout(20'000);
+  const Seen s = Probe(b);
+  SKIP_IF_REFUSED(s);
+  EXPECT_EQ(s.kind, Kind::kExited);
+  EXPECT_EQ(s.exit_code, 0) << "the setuid bit changed the identity";
+  // The host file is untouched.
+  struct stat st {};
+  ASSERT_EQ(stat(copy.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 04755u);
+}
+
+TEST_P(EscapeTest, TiocstiOnALiveTerminalIsKilledAndInjectsNothing) {
+  const int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  ASSERT_GE(master, 0);
+  ASSERT_EQ(grantpt(master), 0);
+  ASSERT_EQ(unlockpt(master), 0);
+  const int slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+  ASSERT_GE(slave, 0);
+  // The nobody launcher opens nothing itself: the slave must be usable by it.
+  fchmod(slave, 0666);
+  termios raw{};
+  ASSERT_EQ(tcgetattr(slave, &raw), 0);
+  cfmakeraw(&raw);  // an injected byte would be readable at once, no newline needed
+  ASSERT_EQ(tcsetattr(slave, TCSANOW, &raw), 0);
+  for (const char* p : {"tiocsti", "tiocsti_ctty"}) {
+    const Seen s = Probe(ProbeJail({p}), slave);
+    if (s.skipped) {
+      close(slave);
+      close(master);
+      GTEST_SKIP() << s.error;
+    }
+    EXPECT_TRUE(s.error.empty()) << s.error;
+    EXPECT_EQ(s.kind, Kind::kSeccompViolation) << p;
+    EXPECT_EQ(s.syscall, "ioctl") << p;
+  }
+  // Nothing reached the terminal's input queue.
+  fcntl(slave, F_SETFL, O_NONBLOCK);
+  char c;
+  EXPECT_EQ(read(slave, &c, 1), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  close(slave);
+  close(master);
+}
+
+TEST_P(EscapeTest, DescriptorLeakedByTheLauncherIsNotInherited) {
+  TempDir dir;
+  const std::string secret = dir.path() + "/secret";
+  std::ofstream(secret) << "host secret";
+  const int leaked = open(secret.c_str(), O_RDONLY);  // no O_CLOEXEC, as a careless embedder
+  ASSERT_GE(leaked, 0);
+  const Seen s = Probe({"open_fds"});
+  const Seen by_number = Probe({"open_read", "/proc/self/fd/" + std::to_string(leaked)});
+  close(leaked);
+  SKIP_IF_REFUSED(s);
+  EXPECT_EQ(s.exit_code, 0) << "descriptor " << s.exit_code << " leaked into the jail";
+  SKIP_IF_REFUSED(by_number);
+  EXPECT_EQ(by_number.exit_code, ENOENT);
+}
+
+TEST_P(EscapeTest, ForkBombEndsTheJailAndTheHostStillForks) {
+  const Seen s = Probe(ProbeJail({"fork_bomb"}).PidsLimit(16).Timeout(2000));
+  SKIP_IF_REFUSED(s);
+  // A cgroup kills at the pids limit; with rlimits only, RLIMIT_NPROC makes forks fail
+  // and the spinning bomb meets its deadline.
+  EXPECT_EQ(s.kind, root_launcher() ? Kind::kPidsLimit : Kind::kTimeout);
+  EXPECT_TRUE(HostCanFork());
+}
+
+TEST_P(EscapeTest, MemoryBombIsContained) {
+  const Seen s = Probe(ProbeJail({"memory_bomb"}).MemoryLimit(64 << 20));
+  SKIP_IF_REFUSED(s);
+  if (root_launcher()) {
+    EXPECT_EQ(s.kind, Kind::kOomKilled);
+  } else {
+    // RLIMIT_DATA: the allocation fails instead.
+    EXPECT_EQ(s.kind, Kind::kExited);
+    EXPECT_EQ(s.exit_code, ENOMEM);
+  }
+}
+
+TEST_P(EscapeTest, TmpfsFillStopsAtItsSize) {
+  const Seen s = Probe(ProbeJail({"tmpfs_fill"}).TmpfsSize(1 << 20));
+  SKIP_IF_REFUSED(s);
+  EXPECT_EQ(s.kind, Kind::kExited);
+  EXPECT_EQ(s.exit_code, ENOSPC);
+}
+
+TEST_P(EscapeTest, SpinningPastTheDeadlineIsKilled) {
+  const Seen s = Probe(ProbeJail({"spin"}).Timeout(300));
+  SKIP_IF_REFUSED(s);
+  EXPECT_EQ(s.kind, Kind::kTimeout);
+}
+
+TEST_P(EscapeTest, OutputFloodIsCutAndKilled) {
+  const Seen s = Probe(ProbeJail({"flood"}).OutputLimit(16 << 10));
+  SKIP_IF_REFUSED(s);
+  EXPECT_EQ(s.kind, Kind::kOutputLimit);
 }
 
 INSTANTIATE_TEST_SUITE_P(Launchers, EscapeTest,

@@ -21,11 +21,18 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <cstdint>
 #include <cstring>
 
 namespace {
 
 int Result(long rc) { return rc >= 0 ? 0 : (errno == 0 ? 255 : errno); }
+
+// Returns 1 until patch_self_mem rewrites its code through /proc/self/mem.
+__attribute__((noinline)) int PatchMe() {
+  asm volatile("");
+  return 1;
+}
 
 long Connect(int family, const char* arg) {
   const int fd = static_cast<int>(syscall(SYS_socket, family, SOCK_STREAM, 0));
@@ -176,6 +183,36 @@ int main(int argc, char** argv) {
     for (;;) {
       if (syscall(SYS_write, 1, line, sizeof(line)) < 0) return errno;
     }
+  }
+  if (is("patch_self_mem")) {
+    // Rewrite our own (read-only, executable) code through /proc/self/mem to `mov eax, 42;
+    // ret`, prove the patch took, then try a denied syscall: self-modification changes
+    // nothing about the jail, the filter lives in the kernel.
+    const int fd = static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/proc/self/mem", O_RDWR));
+    if (fd < 0) return errno;
+    const unsigned char code[] = {0xb8, 42, 0, 0, 0, 0xc3};
+    int (*volatile fn)() = PatchMe;
+    const auto where = static_cast<long>(reinterpret_cast<uintptr_t>(fn));
+    if (syscall(SYS_pwrite64, fd, code, sizeof(code), where) != static_cast<long>(sizeof(code))) {
+      return errno;
+    }
+    if (fn() != 42) return 200;
+    io_uring_params p{};
+    syscall(SYS_io_uring_setup, 1, &p);
+    return 201;
+  }
+  if (is("euid")) {
+    // 0 when running as whoever started us (a setuid bit gave nothing), 42 otherwise.
+    uid_t r, e, s;
+    gid_t rg, eg, sg;
+    if (getresuid(&r, &e, &s) != 0 || getresgid(&rg, &eg, &sg) != 0) return errno;
+    return (r == e && e == s && rg == eg && eg == sg && e != 0) ? 0 : 42;
+  }
+  if (is("tiocsti_ctty")) {
+    // Make stdin (a terminal) our controlling tty, then push a byte into its input.
+    syscall(SYS_ioctl, 0, TIOCSCTTY, 0);
+    const char c = 'x';
+    return Result(syscall(SYS_ioctl, 0, TIOCSTI, &c));
   }
   if (is("echo")) {
     // Copies stdin to stdout, then prints its arguments: shows stdio passes through.
