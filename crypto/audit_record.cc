@@ -1,4 +1,7 @@
 // JSON forms of audit records and exported checkpoints.
+#include <cstdint>
+#include <limits>
+
 #include <nlohmann/json.hpp>
 
 #include "crypto/crypto.h"
@@ -99,12 +102,26 @@ std::string AuditRecord::ToJson() const {
   AppendJsonString(out, function);
   out += "}],\"src_endpoint\":{\"ip\":";
   AppendJsonString(out, source_ip);
+  out += ",\"port\":";
+  out += std::to_string(source_port);
   out += "},";
+  if (!http_method.empty()) {
+    out += "\"http_request\":{\"http_method\":";
+    AppendJsonString(out, http_method);
+    out += ",\"url\":{\"path\":";
+    AppendJsonString(out, http_path);
+    out += "}},";
+  }
   Key(out, "http_status");
   out += std::to_string(http_status);
   out += ",";
   Key(out, "status");
   out += http_status >= 200 && http_status < 400 ? "\"success\"" : "\"failure\"";
+  if (!status_detail.empty()) {
+    out += ",";
+    Key(out, "status_detail");
+    AppendJsonString(out, status_detail);
+  }
   out += ",\"decision\":{\"allowed\":";
   out += allowed ? "true" : "false";
   out += ",\"reason\":";
@@ -121,6 +138,10 @@ std::string AuditRecord::ToJson() const {
   out += std::to_string(duration_ms);
   out += ",\"billed_duration_ms\":";
   out += std::to_string(billed_duration_ms);
+  out += ",\"init_duration_ms\":";
+  out += std::to_string(init_duration_ms);
+  out += ",\"cold_start\":";
+  out += cold_start ? "true" : "false";
   out += ",\"cpu_ms\":";
   out += std::to_string(cpu_ms);
   out += ",\"peak_memory_bytes\":";
@@ -135,6 +156,144 @@ std::string AuditRecord::ToJson() const {
   }
   out += "}";
   return out;
+}
+
+namespace {
+
+// Reads the optional members of a stored record: a missing member keeps its default (a
+// record written before that field existed); a member of the wrong type is an error.
+class RecordReader {
+ public:
+  explicit RecordReader(const nlohmann::json& root) : root_(root) {}
+
+  // The member at `path` (object keys), or nullptr when any step is missing.
+  const nlohmann::json* Find(std::initializer_list<const char*> path) {
+    const nlohmann::json* at = &root_;
+    for (const char* key : path) {
+      if (!at->is_object()) {
+        Bad(path);
+        return nullptr;
+      }
+      auto it = at->find(key);
+      if (it == at->end()) return nullptr;
+      at = &*it;
+    }
+    return at;
+  }
+
+  void String(std::initializer_list<const char*> path, std::string* out) {
+    const nlohmann::json* v = Find(path);
+    if (v == nullptr) return;
+    if (!v->is_string()) return Bad(path);
+    *out = v->get<std::string>();
+  }
+
+  template <class Int>
+  void Integer(std::initializer_list<const char*> path, Int* out) {
+    const nlohmann::json* v = Find(path);
+    if (v == nullptr) return;
+    if (!v->is_number_integer()) return Bad(path);
+    if (v->is_number_unsigned()) {
+      auto u = v->get<uint64_t>();
+      if (u > static_cast<uint64_t>(std::numeric_limits<Int>::max())) return Bad(path);
+      *out = static_cast<Int>(u);
+    } else {
+      auto i = v->get<int64_t>();
+      if (i < static_cast<int64_t>(std::numeric_limits<Int>::min()) ||
+          (i > 0 && static_cast<uint64_t>(i) > static_cast<uint64_t>(std::numeric_limits<Int>::max()))) {
+        return Bad(path);
+      }
+      *out = static_cast<Int>(i);
+    }
+  }
+
+  void Bool(std::initializer_list<const char*> path, bool* out) {
+    const nlohmann::json* v = Find(path);
+    if (v == nullptr) return;
+    if (!v->is_boolean()) return Bad(path);
+    *out = v->get<bool>();
+  }
+
+  void Bad(std::initializer_list<const char*> path) {
+    if (!problem_.empty()) return;
+    std::string name;
+    for (const char* key : path) name += (name.empty() ? "" : ".") + std::string(key);
+    problem_ = "`" + name + "` has the wrong type";
+  }
+
+  const std::string& problem() const { return problem_; }
+
+ private:
+  const nlohmann::json& root_;
+  std::string problem_;
+};
+
+}  // namespace
+
+Result<AuditRecord> AuditRecord::FromJson(std::string_view json) {
+  const std::string op = "audit record";
+  auto doc = internal::ParseStrictJson(json, 8, op);
+  if (!doc) return tl::unexpected(doc.error());
+  if (!doc->is_object()) return Fail(op, "not a JSON object");
+  AuditRecord r;
+  RecordReader in(*doc);
+  in.Integer({"time"}, &r.time_ms);
+  in.String({"request_id"}, &r.request_id);
+  in.String({"actor", "user", "uid"}, &r.principal);
+  in.String({"actor", "auth"}, &r.auth_method);
+  in.String({"api", "operation"}, &r.operation);
+  if (const nlohmann::json* resources = in.Find({"resources"})) {
+    if (!resources->is_array()) {
+      in.Bad({"resources"});
+    } else {
+      for (const auto& res : *resources) {
+        if (!res.is_object()) {
+          in.Bad({"resources"});
+          break;
+        }
+        auto type = res.find("type");
+        auto name = res.find("name");
+        if (type == res.end() || name == res.end() || !type->is_string() ||
+            !name->is_string()) {
+          in.Bad({"resources"});
+          break;
+        }
+        if (*type == "function") r.function = name->get<std::string>();
+      }
+    }
+  }
+  in.String({"src_endpoint", "ip"}, &r.source_ip);
+  in.Integer({"src_endpoint", "port"}, &r.source_port);
+  in.String({"http_request", "http_method"}, &r.http_method);
+  in.String({"http_request", "url", "path"}, &r.http_path);
+  in.Integer({"http_status"}, &r.http_status);
+  in.String({"status_detail"}, &r.status_detail);
+  in.Bool({"decision", "allowed"}, &r.allowed);
+  in.String({"decision", "reason"}, &r.decision_reason);
+  if (const nlohmann::json* statements = in.Find({"decision", "statements"})) {
+    if (!statements->is_array()) {
+      in.Bad({"decision", "statements"});
+    } else {
+      for (const auto& st : *statements) {
+        if (!st.is_string()) {
+          in.Bad({"decision", "statements"});
+          break;
+        }
+        r.statements.push_back(st.get<std::string>());
+      }
+    }
+  }
+  in.String({"input_sha256"}, &r.input_sha256);
+  in.Integer({"metering", "duration_ms"}, &r.duration_ms);
+  in.Integer({"metering", "billed_duration_ms"}, &r.billed_duration_ms);
+  in.Integer({"metering", "init_duration_ms"}, &r.init_duration_ms);
+  in.Bool({"metering", "cold_start"}, &r.cold_start);
+  in.Integer({"metering", "cpu_ms"}, &r.cpu_ms);
+  in.Integer({"metering", "peak_memory_bytes"}, &r.peak_memory_bytes);
+  in.String({"metering", "outcome"}, &r.outcome);
+  in.String({"violation"}, &r.violation);
+  if (!in.problem().empty()) return Fail(op, in.problem());
+  return r;
 }
 
 std::string AuditCheckpoint::ToJson() const {

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <utility>
 
 #include "crypto/crypto.h"
 #include "crypto/internal/audit_format.h"
@@ -80,6 +82,47 @@ Result<AuditVerifyReport> VerifyAuditLog(
   report.bad_index = 0;
   report.intact = true;
   return report;
+}
+
+Result<AuditVerifyReport> ForEachAuditRecord(
+    const std::string& path, const Ed25519PublicKey& key,
+    const std::function<void(uint64_t seq, const AuditRecord& record)>& on_record,
+    const std::vector<AuditCheckpoint>& expected) {
+  std::optional<std::pair<uint64_t, std::string>> unparsable;
+  auto report = VerifyAuditLog(path, key, expected, [&](uint64_t seq, std::string_view json) {
+    if (unparsable) return;  // nothing after a record that did not parse
+    auto record = AuditRecord::FromJson(json);
+    if (!record) {
+      unparsable.emplace(seq, record.error().message());
+      return;
+    }
+    if (on_record) on_record(seq, *record);
+  });
+  if (!report) return report;
+  // A record in the chain that does not parse is a writer's bug, not tampering, but a
+  // reader that bills or reports from records must not skip it silently.
+  if (unparsable && (report->intact || report->bad_index > unparsable->first)) {
+    report->intact = false;
+    report->bad_index = unparsable->first;
+    report->bad_offset = 0;
+    report->problem = "record " + std::to_string(unparsable->first) +
+                      " does not parse: " + unparsable->second;
+  }
+  return report;
+}
+
+Result<AuditLogContents> ReadAuditLog(const std::string& path, const Ed25519PublicKey& key,
+                                      const std::vector<AuditCheckpoint>& expected) {
+  AuditLogContents contents;
+  auto report = ForEachAuditRecord(
+      path, key,
+      [&](uint64_t seq, const AuditRecord& record) {
+        contents.records.push_back({seq, record});
+      },
+      expected);
+  if (!report) return tl::unexpected(report.error());
+  contents.report = std::move(*report);
+  return contents;
 }
 
 }  // namespace fnjail::crypto

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -292,6 +293,22 @@ Result<void> AuditWriter::WaitDurable(uint64_t seq) {
   impl_->durable_cv.wait(lock, [&] { return impl_->durable_seq >= seq || impl_->failed; });
   if (impl_->durable_seq >= seq) return {};
   return tl::unexpected(*impl_->failed);
+}
+
+Result<void> AuditWriter::WaitDurableFor(uint64_t seq, int64_t timeout_ms) {
+  std::unique_lock<std::mutex> lock(impl_->mu);
+  if (seq >= impl_->next_seq) return Fail(kOp, "no entry " + std::to_string(seq));
+  impl_->durable_cv.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(timeout_ms, 0)),
+                             [&] { return impl_->durable_seq >= seq || impl_->failed; });
+  if (impl_->durable_seq >= seq) return {};
+  if (impl_->failed) return tl::unexpected(*impl_->failed);
+  return Fail(kOp, "entry " + std::to_string(seq) + " not durable within " +
+                       std::to_string(timeout_ms) + " ms");
+}
+
+bool AuditWriter::IsDurable(uint64_t seq) const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return seq < impl_->next_seq && impl_->durable_seq >= seq;
 }
 
 Result<uint64_t> AuditWriter::AppendDurable(const AuditRecord& record) {

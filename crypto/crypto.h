@@ -365,7 +365,8 @@ class ApiKeyStore {
 // Reads the master key: exactly 32 bytes, from a file group and others cannot access.
 Result<SecretBytes> LoadMasterKeyFile(const std::string& path);
 
-// A JSON file of encrypted secrets. Not thread-safe.
+// A JSON file of encrypted secrets. Const methods may run concurrently (the gateway loads
+// the store once and reveals from many threads); the mutators need exclusive access.
 class SecretStore {
  public:
   static constexpr size_t kMaxValueBytes = 64 * 1024;
@@ -385,6 +386,20 @@ class SecretStore {
   Result<void> Remove(const std::string& function, const std::string& name);
   // (function, name) pairs, sorted; never values.
   std::vector<std::pair<std::string, std::string>> List() const;
+
+  // What the gateway hands to one function's jail: every secret of `function`, sorted by
+  // name, decrypted. Fails (and returns nothing) when any of them does not decrypt: a
+  // jail never starts with part of its secrets.
+  Result<std::vector<std::pair<std::string, SecretBytes>>> Reveal(
+      ByteView master_key, const std::string& function) const;
+  // Exactly the secrets `names` of `function` (as a function file declares them), in that
+  // order. Fails when one is missing or does not decrypt, naming it.
+  Result<std::vector<std::pair<std::string, SecretBytes>>> Reveal(
+      ByteView master_key, const std::string& function,
+      const std::vector<std::string>& names) const;
+  // Checks that every stored entry decrypts under `master_key`, so a store never ends up
+  // holding entries under two master keys. An empty store passes.
+  Result<void> CheckMasterKey(ByteView master_key) const;
 
  private:
   struct Entry {
@@ -682,7 +697,9 @@ struct ChannelEndpoint::Accepted {
 // checkpoints (Ed25519, a key used for nothing else) are entries too, written every N
 // records, every T ms and at clean shutdown, so they seal everything before them.
 
-// One invocation, in the shape of OCSF API Activity plus the policy decision and metering.
+// One invocation, in the shape of OCSF API Activity plus the policy decision and metering
+// (docs/audit.md has the stored JSON). Fields added later are optional on reading: a
+// record written before them reads back with their defaults.
 struct AuditRecord {
   int64_t time_ms = 0;            // when the request arrived, ms since the epoch
   std::string request_id;
@@ -691,20 +708,32 @@ struct AuditRecord {
   std::string operation;          // api.operation, e.g. "function:Invoke"
   std::string function;           // the resource, e.g. "fn:hello"
   std::string source_ip;          // src_endpoint.ip
+  uint16_t source_port = 0;       // src_endpoint.port (0: unknown)
+  std::string http_method;        // http_request.http_method; empty: not an HTTP request
+  std::string http_path;          // http_request.url.path, without the query
   int http_status = 0;
+  std::string status_detail;      // why it failed, e.g. "timeout", "over-capacity"; may be empty
   bool allowed = false;           // the policy decision
   std::string decision_reason;    // "explicit-allow" | "explicit-deny" | "implicit-deny"
   std::vector<std::string> statements;  // the deciding statements, `policy#sid`
   std::string input_sha256;       // hex digest of the request body
   int64_t duration_ms = 0;
   int64_t billed_duration_ms = 0;
+  int64_t init_duration_ms = 0;   // cold start only: starting the environment
+  bool cold_start = false;
   int64_t cpu_ms = 0;
   int64_t peak_memory_bytes = 0;
-  std::string outcome;            // "exited", "timeout", "oom-killed", ...
+  std::string outcome;            // "ok", "function-error", "timeout", "oom", "seccomp", ...
   std::string violation;          // e.g. the blocked syscall; empty when none
 
   // The canonical JSON form stored in the log (keys in a fixed order).
   std::string ToJson() const;
+  // Parses a stored record. Keys missing (older records) keep their defaults and unknown
+  // keys are ignored, so any version of the log reads back; a key of the wrong type or
+  // anything but a JSON object is an error.
+  static Result<AuditRecord> FromJson(std::string_view json);
+
+  friend bool operator==(const AuditRecord&, const AuditRecord&) = default;
 };
 
 enum class AuditSync {
@@ -729,7 +758,8 @@ struct AuditRecovery {
 };
 
 // The writer. Appends are serialized into the chain in call order; a dedicated thread
-// writes and fdatasyncs batches. Thread-safe. After any I/O error the writer is failed
+// writes and fdatasyncs batches. Thread-safe: any number of threads may Append and wait
+// at once (one per request is the intended use); a batch's fdatasync wakes all of them. After any I/O error the writer is failed
 // for good: every later call returns that error (fail closed; never a silent gap).
 class AuditWriter {
  public:
@@ -746,6 +776,12 @@ class AuditWriter {
   Result<uint64_t> Append(const AuditRecord& record);
   // Blocks until entry `seq` is on disk (fdatasync returned), or the writer failed.
   Result<void> WaitDurable(uint64_t seq);
+  // WaitDurable for at most `timeout_ms`: an error "not durable within N ms" when the disk
+  // is slower than that (the writer is not failed by it; the entry may still land), so a
+  // server can answer 503 rather than hang on a stuck disk.
+  Result<void> WaitDurableFor(uint64_t seq, int64_t timeout_ms);
+  // Whether entry `seq` is on disk already; never blocks.
+  bool IsDurable(uint64_t seq) const;
   // Append, then WaitDurable: when this returns a value the record survives a crash.
   Result<uint64_t> AppendDurable(const AuditRecord& record);
   // Writes a signed checkpoint now (it becomes durable like any entry).
@@ -795,5 +831,30 @@ Result<AuditVerifyReport> VerifyAuditLog(
     const std::string& path, const Ed25519PublicKey& key,
     const std::vector<AuditCheckpoint>& expected = {},
     const std::function<void(uint64_t seq, std::string_view json)>& on_record = {});
+
+// Reading records back (for `fnjail usage`, reports, exports): the log is verified as
+// VerifyAuditLog does, and each record that checked out is parsed. A record that is in the
+// chain but does not parse ends the reading like damage does: the report is then not
+// intact, with that record's index, and no later record is delivered.
+//
+// Streams the records to `on_record` in order; memory use does not grow with the log.
+Result<AuditVerifyReport> ForEachAuditRecord(
+    const std::string& path, const Ed25519PublicKey& key,
+    const std::function<void(uint64_t seq, const AuditRecord& record)>& on_record,
+    const std::vector<AuditCheckpoint>& expected = {});
+
+struct AuditLogEntry {
+  uint64_t seq = 0;  // the entry's sequence number in the log
+  AuditRecord record;
+};
+
+struct AuditLogContents {
+  std::vector<AuditLogEntry> records;  // every record before any damage, in order
+  AuditVerifyReport report;            // check report.intact before trusting the whole
+};
+
+// The whole log at once. Fails only when the file cannot be read.
+Result<AuditLogContents> ReadAuditLog(const std::string& path, const Ed25519PublicKey& key,
+                                      const std::vector<AuditCheckpoint>& expected = {});
 
 }  // namespace fnjail::crypto

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -52,6 +53,7 @@ Result<SecretStore> SecretStore::Load(const std::string& path) {
   if (!doc->is_object() || list == doc->end() || !list->is_array()) {
     return Fail(kOp, "`" + path + "`: no `secrets` array");
   }
+  std::set<std::pair<std::string, std::string>> seen;
   for (const auto& e : *list) {
     auto str = [&](const char* key) -> std::optional<std::string> {
       if (!e.is_object() || !e.contains(key) || !e[key].is_string()) return std::nullopt;
@@ -66,6 +68,10 @@ Result<SecretStore> SecretStore::Load(const std::string& path) {
     if (!function || !name || !nonce_bytes || !sealed_bytes ||
         nonce_bytes->size() != Aead::kNonceSize || sealed_bytes->size() < Aead::kTagSize) {
       return Fail(kOp, "`" + path + "`: a malformed entry");
+    }
+    if (!seen.emplace(*function, *name).second) {
+      return Fail(kOp, "`" + path + "`: secret `" + *name + "` of `" + *function +
+                           "` appears twice");
     }
     store.entries_.push_back({*function, *name, std::move(*nonce_bytes), std::move(*sealed_bytes)});
   }
@@ -137,6 +143,40 @@ std::vector<std::pair<std::string, std::string>> SecretStore::List() const {
   for (const auto& e : entries_) out.emplace_back(e.function, e.name);
   std::sort(out.begin(), out.end());
   return out;
+}
+
+Result<std::vector<std::pair<std::string, SecretBytes>>> SecretStore::Reveal(
+    ByteView master_key, const std::string& function) const {
+  std::vector<std::string> names;
+  for (const auto& e : entries_) {
+    if (e.function == function) names.push_back(e.name);
+  }
+  std::sort(names.begin(), names.end());
+  return Reveal(master_key, function, names);
+}
+
+Result<std::vector<std::pair<std::string, SecretBytes>>> SecretStore::Reveal(
+    ByteView master_key, const std::string& function,
+    const std::vector<std::string>& names) const {
+  std::vector<std::pair<std::string, SecretBytes>> out;
+  out.reserve(names.size());
+  for (const auto& name : names) {
+    auto value = Get(master_key, function, name);
+    if (!value) return tl::unexpected(value.error());  // `out` wipes what it holds
+    out.emplace_back(name, std::move(*value));
+  }
+  return out;
+}
+
+Result<void> SecretStore::CheckMasterKey(ByteView master_key) const {
+  for (const auto& e : entries_) {
+    auto value = Get(master_key, e.function, e.name);
+    if (!value) {
+      return Fail(kOp, "the master key does not decrypt secret `" + e.name + "` of `" +
+                           e.function + "`: a different key, or an altered store");
+    }
+  }
+  return {};
 }
 
 }  // namespace fnjail::crypto

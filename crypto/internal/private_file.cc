@@ -26,8 +26,10 @@ Result<SecretBytes> ReadPrivateFile(const std::string& path, size_t min_bytes,
   }
   if (st.st_size < 0 || static_cast<size_t>(st.st_size) < min_bytes ||
       static_cast<size_t>(st.st_size) > max_bytes) {
-    return Fail(operation, "`" + path + "` must hold " + std::to_string(min_bytes) + " to " +
-                               std::to_string(max_bytes) + " bytes");
+    std::string size = min_bytes == max_bytes
+                           ? "exactly " + std::to_string(min_bytes)
+                           : std::to_string(min_bytes) + " to " + std::to_string(max_bytes);
+    return Fail(operation, "`" + path + "` must hold " + size + " bytes");
   }
   SecretBytes out(static_cast<size_t>(st.st_size));
   size_t done = 0;

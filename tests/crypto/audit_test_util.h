@@ -94,4 +94,27 @@ inline void FixCrc(Bytes& file, const FrameSpan& f) {
   for (int i = 0; i < 4; ++i) file[f.offset + 4 + i] = static_cast<uint8_t>(crc >> (8 * i));
 }
 
+// A log built frame by frame (as any version of the writer would have written it): the
+// genesis entry, `records` as record contents in order, then a signed checkpoint.
+inline Bytes BuildLog(const Ed25519SigningKey& key, const std::vector<std::string>& records) {
+  Bytes file(std::begin(internal::kFileMagic), std::end(internal::kFileMagic));
+  internal::LogId log_id{};
+  log_id.fill(0x42);
+  Bytes genesis(log_id.begin(), log_id.end());
+  internal::PutU64(genesis, 1'800'000'000'000);
+  genesis.insert(genesis.end(), key.public_key().raw().begin(), key.public_key().raw().end());
+  Digest head = *internal::AppendFrame(file, internal::EntryType::kGenesis, 0, Digest{}, genesis);
+  uint64_t seq = 1;
+  for (const auto& json : records) {
+    head = *internal::AppendFrame(file, internal::EntryType::kRecord, seq++, head, AsBytes(json));
+  }
+  const int64_t time_ms = 1'800'000'000'999;
+  auto sig = key.Sign(internal::CheckpointMessage(log_id, seq, head, time_ms));
+  Bytes checkpoint;
+  internal::PutU64(checkpoint, static_cast<uint64_t>(time_ms));
+  checkpoint.insert(checkpoint.end(), sig->begin(), sig->end());
+  (void)internal::AppendFrame(file, internal::EntryType::kCheckpoint, seq, head, checkpoint);
+  return file;
+}
+
 }  // namespace fnjail::crypto::testing

@@ -210,5 +210,89 @@ TEST_F(AuditVerifyTest, RecordsAreReportedInOrderUpToTheFirstBadOne) {
   EXPECT_EQ(seqs, (std::vector<uint64_t>{1, 2, 3, 4, 5, 7, 8}));
 }
 
+TEST_F(AuditVerifyTest, ReadAuditLogParsesEveryRecordWithItsSeq) {
+  auto contents = ReadAuditLog(path_, TestKey().public_key());
+  ASSERT_THAT(contents, IsOk());
+  EXPECT_TRUE(contents->report.intact) << contents->report.problem;
+  ASSERT_EQ(contents->records.size(), 20u);
+  // Entries: genesis 0, records 1-5, checkpoint 6, records 7-11, ...
+  EXPECT_EQ(contents->records[0].seq, 1u);
+  EXPECT_EQ(contents->records[5].seq, 7u);
+  for (uint64_t i = 0; i < 20; ++i) EXPECT_EQ(contents->records[i].record, SampleRecord(i));
+}
+
+TEST_F(AuditVerifyTest, ReadAuditLogStopsAtDamageAndSaysSo) {
+  Bytes bytes = original_;
+  bytes[frames_[9].offset + 70] ^= 0x20;
+  testing::WriteAll(path_, bytes);
+  auto contents = ReadAuditLog(path_, TestKey().public_key());
+  ASSERT_THAT(contents, IsOk());
+  EXPECT_FALSE(contents->report.intact);
+  EXPECT_EQ(contents->report.bad_index, 9u);
+  EXPECT_EQ(contents->records.size(), 7u);
+  EXPECT_THAT(ReadAuditLog(dir_.File("missing.log"), TestKey().public_key()),
+              HasError("cannot open"));
+}
+
+TEST_F(AuditVerifyTest, ForEachAuditRecordStreamsAndChecksExports) {
+  auto key = TestKey();
+  std::vector<uint64_t> seqs;
+  auto report = VerifyAuditLog(path_, key.public_key());
+  ASSERT_THAT(report, IsOk());
+  ASSERT_TRUE(report->last_checkpoint.has_value());
+  auto streamed = ForEachAuditRecord(
+      path_, key.public_key(), [&](uint64_t seq, const AuditRecord&) { seqs.push_back(seq); },
+      {*report->last_checkpoint});
+  ASSERT_THAT(streamed, IsOk());
+  EXPECT_TRUE(streamed->intact);
+  EXPECT_EQ(seqs.size(), 20u);
+  // Cut the log back behind the exported checkpoint: the reader reports it.
+  Bytes cut(original_.begin(), original_.begin() + static_cast<long>(frames_[12].offset));
+  testing::WriteAll(path_, cut);
+  auto after = ForEachAuditRecord(path_, key.public_key(), {}, {*report->last_checkpoint});
+  ASSERT_THAT(after, IsOk());
+  EXPECT_FALSE(after->intact);
+  EXPECT_NE(after->problem.find("log truncated"), std::string::npos) << after->problem;
+}
+
+TEST(AuditReaderTest, RecordsOfTheFirstFormatReadBack) {
+  TempDir dir;
+  auto key = TestKey();
+  std::string path = dir.File("old.log");
+  testing::WriteAll(
+      path, testing::BuildLog(
+                key, {R"({"time":1,"request_id":"a","actor":{"user":{"uid":"alice"},"auth":"jwt"},)"
+                      R"("metering":{"duration_ms":12,"billed_duration_ms":13,"cpu_ms":4,)"
+                      R"("peak_memory_bytes":1048576,"outcome":"exited"}})",
+                      R"({"time":2,"request_id":"b"})"}));
+  auto contents = ReadAuditLog(path, key.public_key());
+  ASSERT_THAT(contents, IsOk());
+  EXPECT_TRUE(contents->report.intact) << contents->report.problem;
+  ASSERT_EQ(contents->records.size(), 2u);
+  EXPECT_EQ(contents->records[0].record.principal, "alice");
+  EXPECT_EQ(contents->records[0].record.billed_duration_ms, 13);
+  EXPECT_EQ(contents->records[0].record.init_duration_ms, 0);
+  EXPECT_EQ(contents->records[1].record.request_id, "b");
+}
+
+TEST(AuditReaderTest, ARecordThatDoesNotParseEndsTheReading) {
+  TempDir dir;
+  auto key = TestKey();
+  std::string path = dir.File("bad.log");
+  testing::WriteAll(path, testing::BuildLog(key, {R"({"time":1})", R"({"time":"x"})",
+                                                  R"({"time":3})"}));
+  // The chain itself is intact: the verifier vouches for the bytes.
+  auto verified = VerifyAuditLog(path, key.public_key());
+  ASSERT_THAT(verified, IsOk());
+  EXPECT_TRUE(verified->intact);
+  auto contents = ReadAuditLog(path, key.public_key());
+  ASSERT_THAT(contents, IsOk());
+  EXPECT_FALSE(contents->report.intact);
+  EXPECT_EQ(contents->report.bad_index, 2u);
+  EXPECT_NE(contents->report.problem.find("record 2 does not parse"), std::string::npos);
+  ASSERT_EQ(contents->records.size(), 1u);
+  EXPECT_EQ(contents->records[0].record.time_ms, 1);
+}
+
 }  // namespace
 }  // namespace fnjail::crypto

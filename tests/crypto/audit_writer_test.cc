@@ -184,6 +184,27 @@ TEST(AuditWriterTest, ExplicitCheckpointAndUnknownSeq) {
   EXPECT_THAT(log->WaitDurable(1000), HasError("no entry 1000"));
 }
 
+TEST(AuditWriterTest, IsDurableAndWaitDurableFor) {
+  TempDir dir;
+  AuditOptions options;
+  options.path = dir.File("audit.log");
+  options.max_batch_delay_ms = 200;  // holds the batch open: not durable at once
+  auto log = OpenLog(options);
+  ASSERT_NE(log, nullptr);
+  auto seq = log->Append(SampleRecord(1));
+  ASSERT_THAT(seq, IsOk());
+  EXPECT_FALSE(log->IsDurable(*seq));
+  EXPECT_THAT(log->WaitDurableFor(*seq, 1), HasError("not durable within 1 ms"));
+  EXPECT_THAT(log->WaitDurableFor(*seq, 10000), IsOk());
+  EXPECT_TRUE(log->IsDurable(*seq));
+  EXPECT_TRUE(log->IsDurable(0));  // the genesis entry
+  EXPECT_FALSE(log->IsDurable(*seq + 100));
+  EXPECT_THAT(log->WaitDurableFor(*seq + 100, 10), HasError("no entry"));
+  // A timeout does not fail the writer.
+  EXPECT_THAT(log->AppendDurable(SampleRecord(2)), IsOk());
+  EXPECT_THAT(log->Close(), IsOk());
+}
+
 TEST(AuditWriterTest, OneWriterPerLog) {
   TempDir dir;
   AuditOptions options;

@@ -100,7 +100,44 @@ TEST(SecretsTest, MasterKeyFileMustBePrivateAnd32Bytes) {
     std::ofstream out(path, std::ios::binary | std::ios::app);
     out << "x";
   }
-  EXPECT_THAT(LoadMasterKeyFile(path), HasError("must hold 32 to 32 bytes"));
+  EXPECT_THAT(LoadMasterKeyFile(path), HasError("must hold exactly 32 bytes"));
+}
+
+TEST(SecretsTest, RevealHandsOneFunctionItsSecretsOnly) {
+  SecretStore store;
+  ASSERT_THAT(store.Set(kMaster, "resize", "DB_PASSWORD", AsBytes("hunter2")), IsOk());
+  ASSERT_THAT(store.Set(kMaster, "resize", "API_TOKEN", AsBytes("t0k3n")), IsOk());
+  ASSERT_THAT(store.Set(kMaster, "billing", "DB_PASSWORD", AsBytes("other")), IsOk());
+  auto all = store.Reveal(kMaster, "resize");
+  ASSERT_THAT(all, IsOk());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].first, "API_TOKEN");
+  EXPECT_EQ(AsChars((*all)[0].second.view()), "t0k3n");
+  EXPECT_EQ((*all)[1].first, "DB_PASSWORD");
+  EXPECT_EQ(AsChars((*all)[1].second.view()), "hunter2");
+
+  auto declared = store.Reveal(kMaster, "resize", {"DB_PASSWORD"});
+  ASSERT_THAT(declared, IsOk());
+  ASSERT_EQ(declared->size(), 1u);
+  EXPECT_EQ(AsChars((*declared)[0].second.view()), "hunter2");
+
+  auto none = store.Reveal(kMaster, "unknown");
+  ASSERT_THAT(none, IsOk());
+  EXPECT_TRUE(none->empty());
+  // A declared secret that was never set fails the whole reveal, naming it.
+  EXPECT_THAT(store.Reveal(kMaster, "resize", {"DB_PASSWORD", "MISSING"}),
+              HasError("no secret `MISSING` for `resize`"));
+  // One entry that does not decrypt fails the whole reveal: no partial secrets.
+  EXPECT_THAT(store.Reveal(Bytes(32, 0x4e), "resize"), HasError("does not decrypt"));
+}
+
+TEST(SecretsTest, CheckMasterKeyRefusesAnotherKey) {
+  SecretStore store;
+  EXPECT_THAT(store.CheckMasterKey(kMaster), IsOk());
+  ASSERT_THAT(store.Set(kMaster, "f", "s", AsBytes("v")), IsOk());
+  EXPECT_THAT(store.CheckMasterKey(kMaster), IsOk());
+  EXPECT_THAT(store.CheckMasterKey(Bytes(32, 0x4e)),
+              HasError("the master key does not decrypt secret `s` of `f`"));
 }
 
 TEST(SecretsTest, MalformedStoreIsRefused) {
@@ -110,6 +147,13 @@ TEST(SecretsTest, MalformedStoreIsRefused) {
   EXPECT_THAT(SecretStore::Load(path), HasError("malformed entry"));
   std::ofstream(path) << "[]";
   EXPECT_THAT(SecretStore::Load(path), HasError("no `secrets` array"));
+  SecretStore store;
+  ASSERT_THAT(store.Set(kMaster, "f", "n", AsBytes("v")), IsOk());
+  ASSERT_THAT(store.Save(path), IsOk());
+  auto doc = nlohmann::json::parse(*ReadFileLimited(path, 1 << 20));
+  doc["secrets"].push_back(doc["secrets"][0]);
+  std::ofstream(path) << doc.dump();
+  EXPECT_THAT(SecretStore::Load(path), HasError("secret `n` of `f` appears twice"));
 }
 
 }  // namespace
