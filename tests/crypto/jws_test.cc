@@ -54,6 +54,62 @@ TEST(JwsTest, Rfc7515HmacExample) {
   EXPECT_THAT(VerifyJwt(token, keys, options, 1300819380 + 3600), HasError("expired"));
 }
 
+// RFC 7515 appendices A.2 (RS256) and A.3 (ES256): the same claims, signed with the
+// RFC's RSA and P-256 keys; the signatures are the RFC's, byte for byte.
+const std::string kRfc7515Payload =
+    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0"
+    "cnVlfQ";
+
+TEST(JwsTest, Rfc7515RsaExample) {
+  json jwk = {{"kty", "RSA"},
+              {"kid", "rfc7515-a2"},
+              {"alg", "RS256"},
+              {"n",
+               "ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1"
+               "Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpa"
+               "SHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4"
+               "LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ"},
+              {"e", "AQAB"}};
+  JwkSet keys = MustParse(json::array({jwk}));
+  const std::string token =
+      "eyJhbGciOiJSUzI1NiJ9." + kRfc7515Payload +
+      ".cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_O8W2"
+      "Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQ"
+      "BMHlb1L07Qe7K0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6Ie"
+      "YI2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw";
+  auto jws = VerifyJws(token, keys, kMax);
+  ASSERT_THAT(jws, IsOk());
+  EXPECT_EQ(jws->alg, JwtAlgorithm::kRs256);
+  EXPECT_EQ(jws->kid, "rfc7515-a2");
+  auto jwt = VerifyJwt(token, keys, JwtOptions{}, 1300819380 - 600);
+  ASSERT_THAT(jwt, IsOk());
+  EXPECT_EQ(jwt->issuer, "joe");
+  std::string tampered = token;
+  tampered[tampered.size() - 2] = tampered[tampered.size() - 2] == 'R' ? 'S' : 'R';
+  EXPECT_THAT(VerifyJws(tampered, keys, kMax), HasError("signature does not verify"));
+}
+
+TEST(JwsTest, Rfc7515EcdsaExample) {
+  json jwk = {{"kty", "EC"},
+              {"kid", "rfc7515-a3"},
+              {"crv", "P-256"},
+              {"x", "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU"},
+              {"y", "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}};
+  JwkSet keys = MustParse(json::array({jwk}));
+  const std::string token =
+      "eyJhbGciOiJFUzI1NiJ9." + kRfc7515Payload +
+      ".DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q";
+  auto jws = VerifyJws(token, keys, kMax);
+  ASSERT_THAT(jws, IsOk());
+  EXPECT_EQ(jws->alg, JwtAlgorithm::kEs256);
+  auto jwt = VerifyJwt(token, keys, JwtOptions{}, 1300819380 - 600);
+  ASSERT_THAT(jwt, IsOk());
+  EXPECT_EQ(jwt->expires_at, 1300819380);
+  std::string tampered = token;
+  tampered[token.rfind('.') + 1] = 'E';
+  EXPECT_THAT(VerifyJws(tampered, keys, kMax), HasError("signature does not verify"));
+}
+
 // RFC 8037 appendix A.4: the Ed25519 example (the payload is not JSON; JWS level only).
 TEST(JwsTest, Rfc8037Ed25519Example) {
   json jwk = {{"kty", "OKP"},
