@@ -59,10 +59,20 @@ class ProfileReader {
  public:
   ProfileReader(Profile* out, Diagnostics* diags) : out_(out), diags_(diags) {}
 
-  void Read(const toml::table& root) {
+  // Reads a profile document, or with `function_file` the [profile] table of a function
+  // definition (its other top-level keys belong to the function and are not looked at).
+  void Read(const toml::table& root, bool function_file) {
     const toml::table* top = &root;
-    // Inside a function definition the profile is its [profile] table.
-    if (const toml::node* p = root.get("profile"); p != nullptr && p->is_table()) {
+    const toml::table empty;
+    if (function_file) {
+      const toml::node* p = root.get("profile");
+      if (p != nullptr && !p->is_table()) {
+        diags_->Add(p->source(), "`profile` must be a table");
+        return;
+      }
+      top = p != nullptr ? p->as_table() : &empty;
+    } else if (const toml::node* p = root.get("profile"); p != nullptr && p->is_table()) {
+      // A function definition given as a profile: only its [profile] table may be there.
       for (auto&& [key, node] : root) {
         if (key.str() != "profile") diags_->Add(key.source(), "unknown key `" + std::string(key.str()) + "` beside [profile]");
       }
@@ -296,9 +306,7 @@ class ProfileReader {
   bool system_binds_ = true;
 };
 
-}  // namespace
-
-Result<Profile> ParseProfileToml(std::string_view text, std::string_view file) {
+Result<Profile> ParseToml(std::string_view text, std::string_view file, bool function_file) {
   Diagnostics diags(file);
   if (text.size() > kMaxProfileBytes) {
     diags.Add(1, 1, "profile is larger than " + std::to_string(kMaxProfileBytes) + " bytes");
@@ -335,9 +343,19 @@ Result<Profile> ParseProfileToml(std::string_view text, std::string_view file) {
   }
   Profile profile;
   ProfileReader reader(&profile, &diags);
-  reader.Read(parsed.table());
+  reader.Read(parsed.table(), function_file);
   if (!diags.empty()) return Fail(Step::kProfile, EINVAL, diags.text());
   return profile;
+}
+
+}  // namespace
+
+Result<Profile> ParseProfileToml(std::string_view text, std::string_view file) {
+  return ParseToml(text, file, /*function_file=*/false);
+}
+
+Result<Profile> ParseFunctionProfileToml(std::string_view text, std::string_view file) {
+  return ParseToml(text, file, /*function_file=*/true);
 }
 
 Result<Profile> LoadProfile(const std::string& path) {

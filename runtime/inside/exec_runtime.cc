@@ -499,7 +499,9 @@ class PersistentExec final : public Runtime {
     KillGroup(process_.pid);
     process_.pid = -1;
     if (status == -1 || killed) return {};
-    if (WIFEXITED(status)) return " (it exited with status " + std::to_string(WEXITSTATUS(status)) + ")";
+    if (WIFEXITED(status)) {
+      return " (it exited with status " + std::to_string(WEXITSTATUS(status)) + ")";
+    }
     if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL) {
       return " (it was killed by signal " + std::to_string(WTERMSIG(status)) + ")";
     }

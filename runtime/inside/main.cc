@@ -178,6 +178,10 @@ int Main(int argc, char** argv) {
     options.handler_path = std::string(args[i]);
     runtime = MakeLuaRuntime(options);
   } else if (args[0] == "exec") {
+    // Handler processes of this jail cannot read this process's memory through /proc: it
+    // holds the channel secret. (The Lua runtime has no other process, and its syscall
+    // preset has no prctl.)
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     ExecOptions options;
     if (args.size() < 5 || args[1] != "--mode" || args[3] != "--") {
       return Usage("exec needs --mode simple|persistent -- COMMAND");
@@ -203,9 +207,6 @@ int main(int argc, char** argv) {
     std::fputs(fnjail::runtime::inside::kUsage, stdout);
     return 0;
   }
-  // Handlers running in this jail (exec children are separate processes) cannot read this
-  // process's memory through /proc or ptrace-like access: it holds the channel secret.
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   // A handler process that stops reading must not kill the runtime (write gets EPIPE).
   ::signal(SIGPIPE, SIG_IGN);
   // Descriptors 0-2 exist, so no pipe ever lands there; the channel is never inherited.
