@@ -276,11 +276,6 @@ Result<Profile> LoadProfile(const std::string& path);
 // top-level keys are not looked at. No [profile] table is the default profile.
 Result<Profile> ParseFunctionProfileToml(std::string_view text, std::string_view file);
 
-// Parses the [profile] table of a function definition (runtime/function.h): the same
-// rules and messages as ParseProfileToml, positions in the whole file; the file's other
-// top-level keys are not looked at. No [profile] table is the default profile.
-Result<Profile> ParseFunctionProfileToml(std::string_view text, std::string_view file);
-
 // ---------------------------------------------------------------------------------------
 // Running.
 
