@@ -40,6 +40,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include "gateway/errors.h"
 #include "gateway/http_head.h"
 
 namespace fnjail::gateway {
@@ -408,7 +409,9 @@ class Session final : public SessionBase {
       if (ec == beast::error::timeout) {
         if (phase_ != Phase::kIdle) {
           server_.timeouts.fetch_add(1);
-          server_.Log("http.timeout", {{"remote", remote_ip_}, {"phase", "header"}});
+          server_.Log("http.timeout", {{"remote", remote_ip_},
+                                       {"remote_port", std::to_string(remote_port_)},
+                                       {"phase", "header"}});
         }
       }
       return CloseNow();
@@ -428,7 +431,7 @@ class Session final : public SessionBase {
 
     const auto& opt = server_.options;
     if (head_.content_length && *head_.content_length > opt.max_body_bytes) {
-      return Reject(413, "body-too-large", "request body exceeds the size limit");
+      return Reject(413, "payload-too-large", "request body exceeds the size limit");
     }
     if (!head_.content_length && !head_.chunked) {
       buffer_.consume(head_size);
@@ -475,7 +478,7 @@ class Session final : public SessionBase {
       buffer_.consume(used);
       if (ec == http::error::need_more) break;
       if (ec == http::error::body_limit) {
-        return Reject(413, "body-too-large", "request body exceeds the size limit");
+        return Reject(413, "payload-too-large", "request body exceeds the size limit");
       }
       if (ec) return Reject(400, "bad-request", "malformed request body framing");
       if (used == 0) break;
@@ -512,6 +515,7 @@ class Session final : public SessionBase {
       if (ec == beast::error::timeout) {
         server_.timeouts.fetch_add(1);
         server_.Log("http.timeout", {{"remote", remote_ip_},
+                                     {"remote_port", std::to_string(remote_port_)},
                                      {"phase", "body"},
                                      {"request_id", request_id_},
                                      {"received", std::to_string(body_received_)}});
@@ -584,6 +588,7 @@ class Session final : public SessionBase {
     // Before the head parsed there is no id yet; after it, the request keeps its own.
     if (request_id_.empty()) request_id_ = server_.NextRequestId();
     server_.Log("http.rejected", {{"remote", remote_ip_},
+                                  {"remote_port", std::to_string(remote_port_)},
                                   {"status", std::to_string(status)},
                                   {"code", std::string(code)},
                                   {"message", std::string(message)},
@@ -723,7 +728,7 @@ void ServerCore::RefuseOverCapacity(tcp::socket& socket) {
     // One non-blocking send of a complete answer; whatever does not fit is dropped.
     const std::string id = NextRequestId();
     const std::string body =
-        ErrorBody("over-capacity", "the server is at its connection limit; retry later", id);
+        RenderErrorBody("over-capacity", "the server is at its connection limit; retry later", id);
     const std::string text = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json"
                              "\r\nX-Request-Id: " + id + "\r\nRetry-After: 1\r\nContent-Length: " +
                              std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;

@@ -121,12 +121,11 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
 };
 
-// The JSON body of an error the gateway answers itself:
-// {"error":{"code":"...","message":"...","request_id":"..."}}.
-std::string ErrorBody(std::string_view code, std::string_view message,
-                      std::string_view request_id);
-
-// An error response with that body, `Content-Type: application/json` and X-Request-Id.
+// An error the server answers itself: the gateway's JSON error body (gateway/errors.h,
+// {"error":{"code":"...","message":"...","request_id":"..."}}), `Content-Type:
+// application/json`, `Cache-Control: no-store` and X-Request-Id. The codes the server uses:
+// bad-request (400), expectation-failed (417), payload-too-large (413), header-too-large
+// (431), version-not-supported (505), over-capacity (503), internal (500).
 HttpResponse ErrorResponse(int status, std::string_view code, std::string_view message,
                            std::string_view request_id);
 

@@ -261,12 +261,12 @@ TEST_F(HttpServerTest, OversizeBodyIs413) {
   StartServer(options);
   // Announced: refused before a byte of the body is read.
   ExpectRejectedAndClosed("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n", 413,
-                          "body-too-large");
+                          "payload-too-large");
   // Chunked: refused once the decoded size passes the limit.
   ExpectRejectedAndClosed("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                           "40\r\n" + std::string(64, 'a') + "\r\n40\r\n" + std::string(64, 'b') +
                               "\r\n0\r\n\r\n",
-                          413, "body-too-large");
+                          413, "payload-too-large");
   EXPECT_EQ(handler_->calls(), 0);
 }
 
