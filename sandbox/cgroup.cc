@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
 #include <sstream>
@@ -82,11 +83,13 @@ void KillAndRemove(const std::string& dir) {
   }
 }
 
-// Removes `fnjail-<pid>-*` children of `base` whose launcher pid no longer exists.
+// Removes `fnjail-<pid>-*` children of `base` whose launcher pid no longer exists. Each
+// launcher pid is looked up once (a busy host holds many live jails of one launcher).
 void CleanStale(const std::string& base) {
   DIR* d = opendir(base.c_str());
   if (d == nullptr) return;
   std::vector<std::string> stale;
+  std::vector<std::pair<pid_t, bool>> checked;  // pid, gone
   while (dirent* e = readdir(d)) {
     const std::string name = e->d_name;
     if (name.rfind(kPrefix, 0) != 0) continue;
@@ -94,7 +97,13 @@ void CleanStale(const std::string& base) {
     if (parts.size() != 2) continue;
     const pid_t pid = static_cast<pid_t>(std::strtol(parts[0].c_str(), nullptr, 10));
     if (pid <= 0 || pid == getpid()) continue;
-    if (kill(pid, 0) != 0 && errno == ESRCH) stale.push_back(base + "/" + name);
+    auto it = std::find_if(checked.begin(), checked.end(),
+                           [pid](const auto& c) { return c.first == pid; });
+    if (it == checked.end()) {
+      checked.push_back({pid, kill(pid, 0) != 0 && errno == ESRCH});
+      it = checked.end() - 1;
+    }
+    if (it->second) stale.push_back(base + "/" + name);
   }
   closedir(d);
   for (const std::string& dir : stale) KillAndRemove(dir);
@@ -240,12 +249,15 @@ Result<Jail> Jail::Create(const Layout& layout, const Limits& limits) {
                                           static_cast<uint64_t>(now.tv_nsec));
   Jail jail;
   jail.version_ = layout.version;
+  // PERF: a v1 `cpu` cgroup costs milliseconds to create (per-CPU scheduler entities):
+  // only when a CPU limit asks for it. CPU time comes from `cpuacct`.
+  const bool needs_cpu = limits.cpu_shares != 0 || limits.cpu_quota_percent != 0;
   for (const auto& [controller, base] : layout.bases) {
+    if (controller == "cpu" && !needs_cpu) continue;
     const std::string dir = base + "/" + name;
     bool exists = false;
     for (const std::string& d : jail.dirs_) exists = exists || d == dir;
     if (!exists) {
-      CleanStale(base);
       if (mkdir(dir.c_str(), 0700) != 0) return Fail(Step::kCgroup, errno, "mkdir " + dir);
       jail.dirs_.push_back(dir);
     }
@@ -292,8 +304,34 @@ Result<Jail> Jail::Create(const Layout& layout, const Limits& limits) {
   return jail;
 }
 
-Result<void> Jail::Join(pid_t pid) const {
-  for (const std::string& dir : dirs_) {
+Stats ReadLimitEvents(const Paths& paths) {
+  Stats s;
+  for (const auto& [controller, dir] : paths.controller_dirs) {
+    if (paths.version == Version::kV2) {
+      s.oom_kills = ReadKeyed(dir + "/memory.events", "oom_kill");
+      s.pids_max_events = ReadKeyed(dir + "/pids.events", "max");
+    } else if (controller == "memory") {
+      s.oom_kills = ReadKeyed(dir + "/memory.oom_control", "oom_kill");
+    } else if (controller == "pids") {
+      s.pids_max_events = ReadKeyed(dir + "/pids.events", "max");
+    }
+  }
+  return s;
+}
+
+void CleanStale(const Layout& layout) {
+  std::vector<std::string> done;
+  for (const auto& [controller, base] : layout.bases) {
+    if (std::find(done.begin(), done.end(), base) != done.end()) continue;
+    CleanStale(base);
+    done.push_back(base);
+  }
+}
+
+Result<void> Jail::Join(pid_t pid) const { return JoinDirs(dirs_, pid); }
+
+Result<void> JoinDirs(const std::vector<std::string>& dirs, pid_t pid) {
+  for (const std::string& dir : dirs) {
     if (auto r = WriteFile(dir + "/cgroup.procs", std::to_string(pid), false); !r) return r;
   }
   return {};

@@ -91,10 +91,20 @@ Error ShuttingDown() { return Error{Step::kClone, ECANCELED, "the jail host is s
 }  // namespace
 
 struct JailHost::Impl {
+  // What the launcher thread hands back once the child is cloned and traced: the caller
+  // joins it to its cgroup and releases it (off the launcher thread: a cgroup v1 move can
+  // wait milliseconds for an RCU grace period).
+  struct Cloned {
+    std::shared_ptr<LiveJail::State> state;
+    UniqueFd sync;
+  };
+
   // A Start() waiting for the launcher thread.
   struct StartRequest {
     std::shared_ptr<const PreparedJail::Plan> plan;
     StartOptions options;
+    std::optional<internal::cgroup::Jail> cgroup;  // made by the caller
+    std::promise<Result<Cloned>> cloned;
     std::promise<Result<std::shared_ptr<LiveJail>>> reply;
   };
 
@@ -213,7 +223,7 @@ void JailHost::Impl::HandleQueues() {
   }
   for (auto& request : new_starts) {
     if (stop) {
-      request->reply.set_value(tl::unexpected(ShuttingDown()));
+      request->cloned.set_value(tl::unexpected(ShuttingDown()));
     } else {
       StartOne(std::move(request));
     }
@@ -239,9 +249,11 @@ void JailHost::Impl::StartOne(std::unique_ptr<StartRequest> request) {
                                                        : plan.spec.channel_fd;
   auto launched = internal::Launch(plan, -1, channel);
   if (!launched) {
-    request->reply.set_value(tl::unexpected(launched.error()));
+    request->cloned.set_value(tl::unexpected(launched.error()));
     return;
   }
+  launched->cgroup = std::move(request->cgroup);
+  UniqueFd sync = std::move(launched->sync);
   auto entry = std::make_unique<Entry>();
   entry->options = request->options;
   entry->state = std::make_shared<LiveJail::State>();
@@ -257,12 +269,17 @@ void JailHost::Impl::StartOne(std::unique_ptr<StartRequest> request) {
   entry->supervisor = std::make_unique<internal::Supervisor>(
       plan, std::move(*launched), *entry->sink,
       NowMs() + static_cast<int64_t>(plan.spec.limits.timeout_ms));
+  entry->supervisor->SetCheckInterval(internal::kHostLimitCheckMs);
   entry->starting.emplace(std::move(request->reply));
   const pid_t pid = state.pid;
+  std::shared_ptr<LiveJail::State> shared = entry->state;
   by_pid[pid] = entry.get();
   entries[pid] = std::move(entry);
-  std::lock_guard lock(mu);
-  ++live;
+  {
+    std::lock_guard lock(mu);
+    ++live;
+  }
+  request->cloned.set_value(Cloned{std::move(shared), std::move(sync)});
 }
 
 JailHost::Impl::Entry* JailHost::Impl::FindEntry(pid_t pid) {
@@ -379,9 +396,16 @@ JailHost::~JailHost() {
 
 Result<std::shared_ptr<LiveJail>> JailHost::Start(const PreparedJail& prepared,
                                                   const StartOptions& options) {
+  // The cgroup is made here, on the caller's thread, so that starts from many threads
+  // do their cgroup work in parallel and the launcher thread stays free for the jails.
+  auto cgroup = internal::MakeCgroup(*prepared.plan_);
+  if (!cgroup) return tl::unexpected(cgroup.error());
+  const std::vector<std::string> dirs = *cgroup ? (*cgroup)->dirs() : std::vector<std::string>();
   auto request = std::make_unique<Impl::StartRequest>();
   request->plan = prepared.plan_;
   request->options = options;
+  request->cgroup = std::move(*cgroup);
+  auto cloned_future = request->cloned.get_future();
   auto reply = request->reply.get_future();
   {
     std::lock_guard lock(impl_->mu);
@@ -389,6 +413,18 @@ Result<std::shared_ptr<LiveJail>> JailHost::Start(const PreparedJail& prepared,
     impl_->starts.push_back(std::move(request));
   }
   impl_->Wake();
+  auto cloned = cloned_future.get();
+  if (!cloned) return tl::unexpected(cloned.error());
+  auto released = internal::Release(cloned->state->pid, dirs, std::move(cloned->sync));
+  if (!released) {
+    LiveJail(cloned->state).Kill(Outcome::Kind::kSignaled);
+    auto ended = reply.get();
+    // The child's own failed step, when it has one, is the real reason.
+    if (!ended && !(ended.error().step == Step::kExec && ended.error().err == ECHILD)) {
+      return tl::unexpected(ended.error());
+    }
+    return tl::unexpected(released.error());
+  }
   return reply.get();
 }
 

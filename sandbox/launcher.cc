@@ -9,6 +9,7 @@
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
 #include <sys/wait.h>
@@ -92,6 +93,13 @@ std::vector<std::string> ExecCandidates(const SandboxSpec& spec) {
   int report = fds.report_fd;
   // Die with the launcher; if it is already gone the sync read below sees EOF.
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) Report(report, ChildFail(Step::kSync));
+  // PERF: the costly namespaces (a network namespace takes milliseconds) are made here, by
+  // the child, while the parent writes the id maps and sets up the cgroup; clone() itself
+  // made only the user and pid namespaces. The new user namespace already gives the child
+  // every capability it needs for this, maps or not.
+  if (unshare(static_cast<int>(CLONE_NEWNS | p.unshare_flags)) != 0) {
+    Report(report, ChildFail(Step::kClone));
+  }
   // Wait until the parent wrote the id maps and attached the monitor.
   char go = 0;
   ssize_t n;
@@ -198,6 +206,25 @@ Result<Pipe> MakePipe() {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return Fail(Step::kPipe, errno, "pipe2");
   return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+// The go-byte channel: a socket, so that a write to a child that died raises no SIGPIPE
+// in whichever thread releases it (MSG_NOSIGNAL).
+Result<Pipe> MakeSyncChannel() {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    return Fail(Step::kPipe, errno, "socketpair");
+  }
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+bool SendGo(int fd) {
+  const char go = 1;
+  ssize_t n;
+  do {
+    n = send(fd, &go, 1, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  return n == 1;
 }
 
 // Kills and reaps a child that never got going.
@@ -311,25 +338,10 @@ void SignalScope::Drain() const {
 }
 
 Result<Launched> Launch(const PreparedJail::Plan& p, int stdin_fd, int channel_fd) {
-  const SandboxSpec& spec = p.spec;
   Launched l;
-
-  // The cgroup, or an explicit acceptance of rlimits only.
-  if (p.layout) {
-    auto jail = cgroup::Jail::Create(*p.layout, spec.limits);
-    if (jail) {
-      l.cgroup.emplace(std::move(*jail));
-    } else if (spec.cgroup == CgroupMode::kRequired) {
-      Error e = jail.error();
-      e.detail += "; without a usable cgroup the jail refuses to run unless the profile "
-                  "accepts rlimits only";
-      return tl::unexpected(e);
-    }
-  }
-
   // Descriptors for the child, all at or above kHighFd.
   auto report = MakePipe();
-  auto sync = MakePipe();
+  auto sync = MakeSyncChannel();
   auto out = MakePipe();
   auto err = MakePipe();
   if (!report || !sync || !out || !err) return Fail(Step::kPipe, errno, "pipe2");
@@ -364,8 +376,9 @@ Result<Launched> Launch(const PreparedJail::Plan& p, int stdin_fd, int channel_f
   fds.sync_fd = sync_high->get();
   fds.channel_fd = channel_high ? channel_high->get() : -1;
 
-  const unsigned long flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS |
-                              net_ns::CloneFlags(p.net) | SIGCHLD;
+  // Only the user and pid namespaces here (the child must be the new namespace's pid 1);
+  // the child unshares the rest itself.
+  const unsigned long flags = CLONE_NEWUSER | CLONE_NEWPID | SIGCHLD;
   const long rc = syscall(SYS_clone, flags, nullptr, nullptr, nullptr, nullptr);
   if (rc < 0) return Fail(Step::kClone, errno, "clone into new namespaces");
   if (rc == 0) ChildMain(p, fds);
@@ -379,10 +392,17 @@ Result<Launched> Launch(const PreparedJail::Plan& p, int stdin_fd, int channel_f
   sync_high->reset();
   if (channel_high) channel_high->reset();
 
-  if (auto r = user_ns::FinishInParent(p.user, pid); !r) {
+  // A child that failed a step meanwhile is gone, which fails what we do to it: its step
+  // is the real reason.
+  const auto child_failure_or = [&](Error e) -> tl::unexpected<Error> {
     Abandon(pid);
-    return tl::unexpected(r.error());
-  }
+    ChildStatus st;
+    if (read(report->read.get(), &st, sizeof(st)) == sizeof(st) && !st.ok()) {
+      return tl::unexpected(Error{st.step, st.err, mount_ns::Describe(p.mount, st)});
+    }
+    return tl::unexpected(std::move(e));
+  };
+  if (auto r = user_ns::FinishInParent(p.user, pid); !r) return child_failure_or(r.error());
   // The violation monitor: reports which syscall a seccomp kill was for. EXITKILL: if the
   // tracing thread dies, so does every traced process of the jail.
   long options = PTRACE_O_TRACEEXIT | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
@@ -390,35 +410,15 @@ Result<Launched> Launch(const PreparedJail::Plan& p, int stdin_fd, int channel_f
   // A learning filter answers with trace stops; without this option they would fail ENOSYS.
   if (p.filter.learn) options |= PTRACE_O_TRACESECCOMP;
   if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(options)) != 0) {
-    const int e = errno;
-    Abandon(pid);
-    return Fail(Step::kPtrace, e, "PTRACE_SEIZE");
+    return child_failure_or(Error{Step::kPtrace, errno, "PTRACE_SEIZE"});
   }
-  // Two go-bytes: the first starts the checklist, the second says the cgroup is joined.
-  const char go = 1;
-  if (write(sync->write.get(), &go, 1) != 1) {
-    const int e = errno;
-    Abandon(pid);
-    return Fail(Step::kSync, e, "start the child");
-  }
-  if (l.cgroup) {
-    if (auto r = l.cgroup->Join(pid); !r) {
-      Abandon(pid);
-      // A child that failed a step meanwhile is gone, so the move failed: its step is the
-      // real reason.
-      ChildStatus st;
-      if (read(report->read.get(), &st, sizeof(st)) == sizeof(st) && !st.ok()) {
-        return tl::unexpected(Error{st.step, st.err, mount_ns::Describe(p.mount, st)});
-      }
-      return tl::unexpected(r.error());
-    }
-  }
-  if (write(sync->write.get(), &go, 1) != 1) {
-    const int e = errno;
-    Abandon(pid);
-    return Fail(Step::kSync, e, "release the child");
+  // Two go-bytes: the first starts the checklist, the second (Release) says the cgroup is
+  // joined.
+  if (!SendGo(sync->write.get())) {
+    return child_failure_or(Error{Step::kSync, errno, "start the child"});
   }
   l.pid = pid;
+  l.sync = std::move(sync->write);
   l.report = std::move(report->read);
   l.out = std::move(out->read);
   l.err = std::move(err->read);
@@ -426,6 +426,23 @@ Result<Launched> Launch(const PreparedJail::Plan& p, int stdin_fd, int channel_f
     fcntl(fd, F_SETFL, O_NONBLOCK);
   }
   return l;
+}
+
+Result<std::optional<cgroup::Jail>> MakeCgroup(const PreparedJail::Plan& p) {
+  if (!p.layout) return std::optional<cgroup::Jail>();
+  auto jail = cgroup::Jail::Create(*p.layout, p.spec.limits);
+  if (jail) return std::optional<cgroup::Jail>(std::move(*jail));
+  if (p.spec.cgroup != CgroupMode::kRequired) return std::optional<cgroup::Jail>();
+  Error e = jail.error();
+  e.detail += "; without a usable cgroup the jail refuses to run unless the profile "
+              "accepts rlimits only";
+  return tl::unexpected(e);
+}
+
+Result<void> Release(pid_t pid, const std::vector<std::string>& cgroup_dirs, UniqueFd sync) {
+  if (auto r = cgroup::JoinDirs(cgroup_dirs, pid); !r) return r;
+  if (!SendGo(sync.get())) return Fail(Step::kSync, errno, "release the child");
+  return {};
 }
 
 Supervisor::Supervisor(const PreparedJail::Plan& plan, Launched launched, OutputSink& sink,
@@ -497,7 +514,7 @@ void Supervisor::OnWaitStatus(pid_t pid, int status, const rusage& usage) {
 
 void Supervisor::Tick(int64_t now_ms) {
   if (!killed_ && deadline_ && now_ms >= *deadline_) KillJail(Outcome::Kind::kTimeout);
-  if (cgroup_ && !killed_ && now_ms - last_check_ms_ >= kLimitCheckMs) {
+  if (!killed_ && now_ms - last_check_ms_ >= check_interval_ms_) {
     last_check_ms_ = now_ms;
     CheckLimits();
   }
@@ -506,7 +523,7 @@ void Supervisor::Tick(int64_t now_ms) {
 std::optional<int64_t> Supervisor::NextWakeup() const {
   // Not every kernel notifies pids.events on cgroup v1, and a SIGCHLD may be taken by
   // another thread's signalfd: look regularly.
-  std::optional<int64_t> at = last_check_ms_ + kLimitCheckMs;
+  std::optional<int64_t> at = last_check_ms_ + check_interval_ms_;
   if (killed_) at = NowMs() + kLimitCheckMs;
   if (deadline_ && !killed_) at = std::min(*at, *deadline_);
   return at;
@@ -546,7 +563,7 @@ void Supervisor::Forward(UniqueFd& from, bool is_err) {
 
 void Supervisor::CheckLimits() {
   if (!cgroup_) return;
-  const cgroup::Stats st = cgroup_->ReadStats();
+  const cgroup::Stats st = cgroup::ReadLimitEvents(cgroup_->paths());
   if (st.oom_kills > 0) KillJail(Outcome::Kind::kOomKilled);
   if (st.pids_max_events > 0) KillJail(Outcome::Kind::kPidsLimit);
 }
@@ -669,6 +686,7 @@ Result<std::shared_ptr<const PreparedJail::Plan>> MakePlan(SandboxSpec spec, sec
   if (!mount) return tl::unexpected(mount.error());
   p->mount = std::move(*mount);
   p->net = net_ns::PrepareInParent(s);
+  p->unshare_flags = net_ns::CloneFlags(p->net);
   p->rlimits = rlimits::PrepareInParent(s);
   auto caps = caps::Plan::PrepareInParent();
   if (!caps) return tl::unexpected(caps.error());
@@ -683,6 +701,7 @@ Result<std::shared_ptr<const PreparedJail::Plan>> MakePlan(SandboxSpec spec, sec
   p->envp.push_back(nullptr);
   auto layout = cgroup::DetectLayout();
   if (layout) {
+    cgroup::CleanStale(*layout);
     p->layout = std::move(*layout);
   } else if (s.cgroup == CgroupMode::kRequired) {
     Error e = layout.error();
@@ -698,6 +717,21 @@ Result<Outcome> RunPlan(const PreparedJail::Plan& p, const RunIo& io, Learner* l
   if (!signals.ok()) return Fail(Step::kPipe, errno, "signalfd");
   auto launched = Launch(p, io.stdin_fd, p.spec.channel_fd);
   if (!launched) return tl::unexpected(launched.error());
+  // The cgroup is made while the child unshares its namespaces and builds its mounts.
+  auto cgroup = MakeCgroup(p);
+  Result<void> released = cgroup ? Release(launched->pid, *cgroup ? (*cgroup)->dirs()
+                                                                  : std::vector<std::string>(),
+                                           std::move(launched->sync))
+                                 : Result<void>(tl::unexpected(cgroup.error()));
+  if (!released) {
+    Abandon(launched->pid);
+    ChildStatus st;
+    if (read(launched->report.get(), &st, sizeof(st)) == sizeof(st) && !st.ok()) {
+      return tl::unexpected(Error{st.step, st.err, mount_ns::Describe(p.mount, st)});
+    }
+    return tl::unexpected(released.error());
+  }
+  launched->cgroup = std::move(*cgroup);
   FdSink sink(io, p.spec.limits.output_bytes);
   Supervisor supervisor(p, std::move(*launched), sink,
                         NowMs() + static_cast<int64_t>(p.spec.limits.timeout_ms));

@@ -66,6 +66,17 @@ struct Paths {
 // Reads the counters under `paths`. Thread-safe (plain file reads).
 Stats ReadStats(const Paths& paths);
 
+// Reads only the two limit-event counters (oom_kills, pids_max_events; the rest stays 0):
+// what a supervisor looks at periodically, in two small file reads.
+Stats ReadLimitEvents(const Paths& paths);
+
+// Removes stale `fnjail-<pid>-<n>` cgroups whose launcher pid is gone, under every base.
+// Done once per prepared jail (not per launch: a base may hold thousands of live jails).
+void CleanStale(const Layout& layout);
+
+// Moves `pid` into each of `dirs` (a Jail's dirs()). Thread-safe (file writes).
+Result<void> JoinDirs(const std::vector<std::string>& dirs, pid_t pid);
+
 // A created jail cgroup. Removes its directories on destruction (after killing anything
 // left inside). Move-only.
 class Jail {
@@ -76,8 +87,8 @@ class Jail {
   Jail& operator=(const Jail&) = delete;
   ~Jail();
 
-  // Removes stale `fnjail-<pid>-<n>` cgroups whose launcher pid is gone, creates a fresh
-  // one under each base and writes the limits.
+  // Creates a fresh `fnjail-<pid>-<n>` cgroup under each base the limits need (the v1
+  // `cpu` hierarchy only for a CPU limit) and writes the limits.
   static Result<Jail> Create(const Layout& layout, const Limits& limits);
 
   // Moves `pid` into every hierarchy of this cgroup.

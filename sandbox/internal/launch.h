@@ -39,13 +39,17 @@ struct PreparedJail::Plan {
   std::vector<char*> argv;              // into spec.argv
   std::vector<char*> envp;              // into spec.env
   std::optional<internal::cgroup::Layout> layout;
+  unsigned long unshare_flags = 0;  // what the child unshares beyond CLONE_NEWNS
 };
 
 namespace internal {
 
 // How often a supervisor looks at the cgroup counters and, in case a SIGCHLD went to
-// another thread, polls for state changes of its processes.
+// another thread, polls for state changes of its processes: sandbox::Run's jails, and a
+// JailHost's (which may hold thousands of mostly idle jails: OOM events are notified, the
+// periodic look is for pids.events, which cgroup v1 may not notify).
 inline constexpr int kLimitCheckMs = 10;
+inline constexpr int kHostLimitCheckMs = 100;
 
 int64_t NowMs();
 
@@ -72,21 +76,32 @@ class SignalScope {
 // kLearn for fnjail profile learn).
 Result<std::shared_ptr<const PreparedJail::Plan>> MakePlan(SandboxSpec spec, seccomp::Mode mode);
 
-// A jail whose init is past clone(), traced, in its cgroup and released to run its
-// checklist.
+// A jail whose init is past clone(), traced and running its checklist up to the point
+// where it waits to be released into its cgroup.
 struct Launched {
   pid_t pid = -1;
-  std::optional<cgroup::Jail> cgroup;
+  std::optional<cgroup::Jail> cgroup;  // set by the caller (MakeCgroup)
+  UniqueFd sync;    // the second go-byte goes here (Release)
   UniqueFd report;  // EOF at exec; a ChildStatus when a step failed
   UniqueFd out;     // the jail's stdout
   UniqueFd err;     // the jail's stderr
 };
 
-// Creates the cgroup and pipes, clones the child into its namespaces, writes its id maps,
-// attaches the violation monitor, joins it to the cgroup and lets it run. `stdin_fd` < 0
-// means /dev/null; `channel_fd` < 0 means no fd 3. The calling thread becomes the jail's
-// tracer and parent: it alone may wait for it (with __WNOTHREAD).
+// A launch in three calls, so the slow cgroup work can overlap the child's own setup and
+// stay off a JailHost's launcher thread:
+//  1. Launch (the tracing thread): pipes, clone into new user and pid namespaces (the
+//     child unshares mount, network, IPC and UTS itself), id maps, the violation monitor,
+//     the first go-byte. `stdin_fd` < 0 means /dev/null; `channel_fd` < 0 means no fd 3.
+//     The calling thread becomes the jail's tracer and parent: it alone may wait for it
+//     (with __WNOTHREAD).
+//  2. MakeCgroup (any thread, before or after 1): the jail's cgroup, or none when the plan
+//     has no cgroup layout or accepts rlimits only. Errors: kRequired and no cgroup.
+//  3. Release (any thread, after 1 and 2): joins the child to the cgroup's `dirs` and sends
+//     the second go-byte. On failure the caller kills the child (its own report may hold
+//     the real reason).
 Result<Launched> Launch(const PreparedJail::Plan& plan, int stdin_fd, int channel_fd);
+Result<std::optional<cgroup::Jail>> MakeCgroup(const PreparedJail::Plan& plan);
+Result<void> Release(pid_t pid, const std::vector<std::string>& cgroup_dirs, UniqueFd sync);
 
 // Where a supervised jail's output goes.
 class OutputSink {
@@ -114,6 +129,7 @@ class Supervisor {
   const std::optional<cgroup::Jail>& cgroup() const { return cgroup_; }
 
   void SetDeadline(std::optional<int64_t> deadline_ms) { deadline_ = deadline_ms; }
+  void SetCheckInterval(int ms) { check_interval_ms_ = ms; }
   // Records a learning jail's trace stops (not owned; may be null).
   void SetLearner(Learner* learner) { learner_ = learner; }
 
@@ -155,6 +171,7 @@ class Supervisor {
   int64_t start_ms_;
   int64_t last_check_ms_;
   std::optional<int64_t> deadline_;
+  int check_interval_ms_ = kLimitCheckMs;
   bool draining_ = false;
   bool killed_ = false;
   bool reaped_ = false;

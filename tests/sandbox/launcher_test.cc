@@ -3,6 +3,7 @@
 #include <grp.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -432,6 +433,25 @@ TEST(LauncherTest, CpuQuotaThrottlesTheJail) {
   if (geteuid() == 0) {
     // 10% of one core over about a second, with scheduling slack.
     EXPECT_LT(r.outcome->cpu_ms, 400u);
+  }
+}
+
+TEST(LauncherTest, SupervisorSleepsWhileTheJailWaits) {
+  // With and without a cgroup: the supervisor wakes on events and a slow tick, never spins.
+  for (const bool rlimits_only : {false, true}) {
+    SandboxBuilder b;
+    b.DefaultSystemBinds().Command({"/bin/sleep", "0.4"});
+    if (rlimits_only) b.AcceptRlimitsOnly();
+    rusage before{}, after{};
+    getrusage(RUSAGE_SELF, &before);
+    FNJAIL_RUN_OR_SKIP(r, Build(b));
+    getrusage(RUSAGE_SELF, &after);
+    ASSERT_THAT(r.outcome, IsOk());
+    EXPECT_EQ(r.outcome->exit_code, 0);
+    const auto ms = [](const timeval& tv) { return tv.tv_sec * 1000 + tv.tv_usec / 1000; };
+    const long used = ms(after.ru_utime) - ms(before.ru_utime) + ms(after.ru_stime) -
+                      ms(before.ru_stime);
+    EXPECT_LT(used, 150) << (rlimits_only ? "rlimits only" : "cgroup");
   }
 }
 
