@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Runs `openssl speed -evp aes-256-gcm` and fnjail's AEAD, channel and audit benchmarks in
-# the same run, and prints each figure with its ratio to the goal of issue 4:
+# Runs `openssl speed -evp aes-256-gcm` and fnjail's AEAD, channel, audit, JWT and
+# handshake benchmarks in the same run, and prints each figure with its ratio to the goal
+# of issue 4:
 #   channel records of 16 KiB >= 0.8x raw AEAD (openssl speed, and raw EVP in-process);
-#   audit appends >= 50k records/s with group commit.
+#   audit appends >= 50k records/s with group commit;
+# and the figures without a goal: a 1 KiB round trip over a socketpair, JWT verification
+# per algorithm with and without the cache, the remote channel's handshake.
 #
 # usage: bench/crypto_compare.sh [--build-dir DIR] [--seconds N]
 #
@@ -35,9 +38,12 @@ command -v openssl >/dev/null || die "openssl not found"
 aead_bench="${build_dir}/bench/crypto_aead_bench"
 channel_bench="${build_dir}/bench/crypto_channel_bench"
 audit_bench="${build_dir}/bench/crypto_audit_bench"
-if [[ ! -x "${aead_bench}" || ! -x "${audit_bench}" || ! -x "${channel_bench}" ]]; then
+jwt_bench="${build_dir}/bench/crypto_jwt_bench"
+handshake_bench="${build_dir}/bench/crypto_handshake_bench"
+if [[ ! -x "${aead_bench}" || ! -x "${audit_bench}" || ! -x "${channel_bench}" ||
+      ! -x "${jwt_bench}" || ! -x "${handshake_bench}" ]]; then
   bash "${root}/scripts/build.sh" release crypto_aead_bench crypto_channel_bench \
-    crypto_audit_bench >&2
+    crypto_audit_bench crypto_jwt_bench crypto_handshake_bench >&2
 fi
 
 bench_dir="${FNJAIL_BENCH_DIR:-}"
@@ -73,12 +79,36 @@ raw_bps="$(field "${aead_json}" "BM_RawEvpAesGcmSeal/16384" bytes_per_second)"
 [[ -n "${fnjail_bps}" && -n "${raw_bps}" ]] || die "cannot read the AEAD benchmark output"
 
 echo "== crypto_channel_bench (same run)"
-channel_json="$("${channel_bench}" --benchmark_filter='BM_Channel(Seal|Open)/16384$' \
+channel_json="$("${channel_bench}" \
+  --benchmark_filter='BM_Channel(Seal|Open)/16384$|BM_ChannelRoundTrip1K' \
   --benchmark_min_time="${seconds}" --benchmark_format=json 2>/dev/null)" ||
   die "crypto_channel_bench failed"
 seal_bps="$(field "${channel_json}" "BM_ChannelSeal/16384" bytes_per_second)"
 open_bps="$(field "${channel_json}" "BM_ChannelOpen/16384" bytes_per_second)"
-[[ -n "${seal_bps}" && -n "${open_bps}" ]] || die "cannot read the channel benchmark output"
+round_trip="$(field "${channel_json}" "BM_ChannelRoundTrip1K/real_time" real_time)"
+[[ -n "${seal_bps}" && -n "${open_bps}" && -n "${round_trip}" ]] ||
+  die "cannot read the channel benchmark output"
+
+echo "== crypto_jwt_bench (same run)"
+jwt_json="$("${jwt_bench}" --benchmark_min_time="${seconds}" --benchmark_format=json \
+  2>/dev/null)" || die "crypto_jwt_bench failed"
+jwt_rows=""
+for i in 0 1 2 3; do
+  alg=(RS256 ES256 EdDSA HS256)
+  plain="$(field "${jwt_json}" "BM_JwtVerify/${i}" real_time)"
+  cached="$(field "${jwt_json}" "BM_JwtVerifyCached/${i}" real_time)"
+  [[ -n "${plain}" && -n "${cached}" ]] || die "cannot read the JWT benchmark output"
+  jwt_rows+="${alg[$i]} ${plain} ${cached}"$'\n'
+done
+
+echo "== crypto_handshake_bench (same run)"
+hs_json="$("${handshake_bench}" --benchmark_min_time="${seconds}" --benchmark_format=json \
+  2>/dev/null)" || die "crypto_handshake_bench failed"
+hs_mem="$(field "${hs_json}" "BM_HandshakeInMemory" cpu_time)"
+hs_pair="$(field "${hs_json}" "BM_HandshakeSocketPair/real_time" real_time)"
+hs_tcp="$(field "${hs_json}" "BM_HandshakeLoopbackTcp/real_time" real_time)"
+[[ -n "${hs_mem}" && -n "${hs_pair}" && -n "${hs_tcp}" ]] ||
+  die "cannot read the handshake benchmark output"
 
 echo "== crypto_audit_bench (logs in ${bench_dir})"
 audit_json="$(cd "${bench_dir}" && "${audit_bench}" \
@@ -90,7 +120,8 @@ every="$(field "${audit_json}" "BM_AuditAppendEveryRecordSync/real_time" items_p
 [[ -n "${group}" && -n "${every}" ]] || die "cannot read the audit benchmark output"
 
 awk -v o="${openssl_bps}" -v f="${fnjail_bps}" -v r="${raw_bps}" -v g="${group}" -v e="${every}" \
-  -v cs="${seal_bps}" -v co="${open_bps}" '
+  -v cs="${seal_bps}" -v co="${open_bps}" -v rt="${round_trip}" -v hm="${hs_mem}" \
+  -v hp="${hs_pair}" -v ht="${hs_tcp}" '
   BEGIN {
     printf "\n%-44s %12s %10s\n", "figure", "value", "ratio"
     printf "%-44s %9.2f GB/s\n", "openssl speed aes-256-gcm, 16 KiB", o / 1e9
@@ -105,4 +136,10 @@ awk -v o="${openssl_bps}" -v f="${fnjail_bps}" -v r="${raw_bps}" -v g="${group}"
       "channel records opened, 16 KiB", co / 1e9, co / o
     printf "%-44s %9.0f /s  %9.2fx goal of 50k/s\n", "audit appends, group commit", g, g / 50000
     printf "%-44s %9.0f /s  (group commit: %.0fx)\n", "audit appends, fdatasync per record", e, g / e
+    printf "%-44s %9.1f us\n", "channel round trip, 1 KiB, socketpair", rt
+    printf "%-44s %9.0f us CPU (both ends)\n", "handshake, in memory", hm
+    printf "%-44s %9.0f us\n", "handshake, socketpair", hp
+    printf "%-44s %9.0f us\n", "handshake, loopback TCP", ht
   }'
+awk '{ printf "%-44s %9.1f us, cached %.2f us (%.0fx)\n", "JWT verify " $1, $2, $3, $2 / $3 }' \
+  <<<"${jwt_rows%$'\n'}"
