@@ -427,6 +427,7 @@ class JailHost {
   static Result<std::unique_ptr<JailHost>> Create();
   // Kills every live jail, reaps them, removes their cgroups, fails pending starts and
   // joins the launcher thread. LiveJails held elsewhere stay valid (ended).
+  // REQUIRES: no Start() running concurrently (LiveJail calls may).
   ~JailHost();
   JailHost(const JailHost&) = delete;
   JailHost& operator=(const JailHost&) = delete;
