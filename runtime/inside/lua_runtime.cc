@@ -607,10 +607,10 @@ class LuaRuntime final : public Runtime {
     init_error_ = Init();
   }
 
+  // Closes the state, which runs the handler's __gc finalizers: fnjail-runtime never
+  // destroys a Lua runtime (it ends with _exit), only tests of this class would.
   ~LuaRuntime() override {
-    // Finalizers are handler code: run none of them at exit. The process is ending and
-    // the kernel takes the memory back.
-    L_ = nullptr;
+    if (L_ != nullptr) lua_close(L_);
   }
 
   Response Handle(const Invocation& inv, Clock::time_point deadline) override {

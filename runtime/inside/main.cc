@@ -210,7 +210,17 @@ int Main(int argc, char** argv) {
   } else {
     return Usage("unknown runtime (lua or exec)");
   }
-  return Serve(*runtime, kChannelFd);
+  const int code = Serve(*runtime, kChannelFd);
+  // The exec runtimes stop their handler processes here. The Lua state is not closed:
+  // closing it would run the handler's __gc finalizers, with no deadline, on the way out.
+  // The process ends with _exit so no destructor (or leak check) touches it.
+  if (args[0] == "lua") {
+    (void)runtime.release();
+  } else {
+    runtime.reset();
+  }
+  std::fflush(nullptr);
+  ::_exit(code);
 }
 
 }  // namespace
