@@ -31,6 +31,17 @@ std::string Lowered(std::string_view s) {
   return out;
 }
 
+bool IEquals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
 bool IsToken(std::string_view s) noexcept {
   if (s.empty() || s.size() > 256) return false;
   for (char c : s) {
@@ -160,6 +171,7 @@ tl::expected<std::unique_ptr<Chain>, std::string> Chain::Create(ChainOptions opt
   if (!errors.empty()) return tl::unexpected(std::move(errors));
 
   std::unique_ptr<Chain> chain(new Chain(std::move(options), std::move(deps), std::move(*router)));
+  chain->unknown_metrics_ = chain->deps_.metrics->ForFunction("");
   for (const auto& fn : chain->options_.functions) {
     auto f = std::make_unique<Function>();
     f->config = fn;
@@ -192,7 +204,7 @@ HttpResponse Chain::Handle(const HttpRequest& request) {
     r.start_us = deps_.clock->SteadyMicros();
     const std::string* given = FindHeader(request.headers, "x-request-id");
     r.id = (given != nullptr && IsUsableRequestId(*given)) ? *given : ids_.Next();
-    r.metrics = deps_.metrics->ForFunction("");
+    r.metrics = unknown_metrics_;
     r.record.time_ms = deps_.clock->WallMs();
     r.record.request_id = r.id;
     r.record.source_ip = request.remote_ip;
@@ -535,7 +547,7 @@ HttpResponse Chain::Refuse(Request& r, ErrorCode code, std::string_view message)
 HttpResponse Chain::Finish(Request& r, HttpResponse response) {
   bool has_id = false;
   for (const auto& [name, value] : response.headers) {
-    if (name.size() == 12 && Lowered(name) == "x-request-id") has_id = true;
+    if (IEquals(name, "x-request-id")) has_id = true;
   }
   if (!has_id) response.headers.emplace_back("X-Request-Id", r.id);
   int64_t elapsed_us = deps_.clock->SteadyMicros() - r.start_us;

@@ -141,6 +141,7 @@ class Chain final : public Handler {
   Router router_;
   std::unordered_map<std::string, std::unique_ptr<Function>> functions_;
   RequestIdGenerator ids_;
+  FunctionMetrics* unknown_metrics_ = nullptr;  // requests naming no deployed function
 };
 
 // A request id the client or server supplied is used when it is 1-128 of
