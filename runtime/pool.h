@@ -31,6 +31,10 @@
 #include "runtime/metering.h"
 #include "runtime/protocol.h"
 
+namespace fnjail::sandbox {
+class DangerousToken;
+}  // namespace fnjail::sandbox
+
 namespace fnjail::runtime {
 
 struct FunctionSpec;  // runtime/function.h
@@ -164,9 +168,12 @@ class Pool {
 
 // Options of Environments::Create.
 struct EnvironmentsOptions {
-  // The in-jail runtime program; empty: $FNJAIL_RUNTIME, else `fnjail-runtime` beside
-  // /proc/self/exe.
+  // The in-jail runtime program; empty: runtime::RuntimeBinaryPath() ($FNJAIL_RUNTIME, else
+  // `fnjail-runtime` beside this executable).
   std::string runtime_binary;
+  // Grants functions' [dangerous] profile switches (runtime::JailOptions); null: a function
+  // asking for one fails its deploy.
+  const sandbox::DangerousToken* dangerous = nullptr;
   // How often idle environments are reaped and min_idle topped up.
   std::chrono::milliseconds maintenance_interval{100};
   // Time source of the pools; null: SteadyClock().
@@ -174,9 +181,9 @@ struct EnvironmentsOptions {
   // Makes the environment factory of a function; null: jails under Environments' own
   // sandbox::JailHost (created only then).
   std::function<Result<std::shared_ptr<EnvironmentFactory>>(const FunctionSpec&)> factory;
-  // Pool settings the function file does not carry: queue bound and queue deadline.
-  size_t max_waiting = 16;
-  std::chrono::milliseconds queue_timeout{1'000};
+  // Pool settings for what a function file leaves unset, and the queue bound and queue
+  // deadline (never in function files). `timeout` is ignored: it is the function's.
+  PoolOptions pool_defaults;
 };
 
 // The pools of every deployed function. Thread-safe: Invoke runs concurrently from any
@@ -218,7 +225,10 @@ class Environments {
   std::unique_ptr<Impl> impl_;
 };
 
-// The Pool options of `fn`'s [pool] section, plus the queue settings of `defaults`.
-PoolOptions PoolOptionsFor(const FunctionSpec& fn, const EnvironmentsOptions& defaults);
+// The Pool options of `fn`: its [pool] settings, `defaults` for those unset (a function's
+// `concurrency` stands in for an unset max_concurrency), its timeout_ms, and the queue
+// settings of `defaults` (the queue deadline at most the timeout). Prewarm is at least
+// min_idle.
+PoolOptions PoolOptionsFor(const FunctionSpec& fn, const PoolOptions& defaults);
 
 }  // namespace fnjail::runtime
