@@ -105,7 +105,7 @@ std::string AuditRecord::ToJson() const {
   out += ",\"port\":";
   out += std::to_string(source_port);
   out += "},";
-  if (!http_method.empty()) {
+  if (!http_method.empty() || !http_path.empty()) {
     out += "\"http_request\":{\"http_method\":";
     AppendJsonString(out, http_method);
     out += ",\"url\":{\"path\":";

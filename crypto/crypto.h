@@ -709,8 +709,9 @@ struct AuditRecord {
   std::string function;           // the resource, e.g. "fn:hello"
   std::string source_ip;          // src_endpoint.ip
   uint16_t source_port = 0;       // src_endpoint.port (0: unknown)
-  std::string http_method;        // http_request.http_method; empty: not an HTTP request
+  std::string http_method;        // http_request.http_method
   std::string http_path;          // http_request.url.path, without the query
+                                  // (http_request is left out when both are empty)
   int http_status = 0;
   std::string status_detail;      // why it failed, e.g. "timeout", "over-capacity"; may be empty
   bool allowed = false;           // the policy decision

@@ -105,6 +105,16 @@ TEST(AuditRecordTest, FromJsonRoundTripsEveryField) {
 
 // The record shape written before ports, HTTP request, status detail and init duration
 // existed: it must still read back, new fields at their defaults.
+// Found by audit_record_fuzzer: a path without a method was dropped by the round trip.
+TEST(AuditRecordTest, PathWithoutMethodSurvivesTheRoundTrip) {
+  auto r = AuditRecord::FromJson(R"({"http_request":{"url":{"path":"/x"}}})");
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->http_path, "/x");
+  auto back = AuditRecord::FromJson(r->ToJson());
+  ASSERT_THAT(back, IsOk());
+  EXPECT_EQ(*back, *r);
+}
+
 TEST(AuditRecordTest, FromJsonReadsRecordsOfTheFirstFormat) {
   const char* old_record =
       R"({"time":1800000000000,"request_id":"req-7",)"
