@@ -105,6 +105,18 @@ TEST(ExecSimpleTest, DeadlineKillsTheHandlerAndItsChildren) {
   EXPECT_FALSE(std::filesystem::exists(marker)) << "a child of the handler outlived it";
 }
 
+TEST(ExecSimpleTest, EndlessStderrDoesNotHoldOffTheDeadline) {
+  TempDir dir;
+  ExecEnv env("simple", {Script(dir, "spam.sh", "exec yes spam >&2\n")});
+  auto start = std::chrono::steady_clock::now();
+  auto r = env.Invoke("{}", 300);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->error_type, "timeout");
+  EXPECT_FALSE(r->logs.empty());
+  EXPECT_EQ(r->logs.back(), "spam");
+}
+
 TEST(ExecSimpleTest, OutputPastTheBodyLimitIsRefused) {
   TempDir dir;
   ExecEnv env("simple", {Script(dir, "big.sh", "head -c 7000000 /dev/zero\n")});
