@@ -125,10 +125,9 @@ struct RecordSealer::Impl {
     header[3] = 0;
     PutLe(header + 4, payload.size() + Aead::kTagSize, 4);
     PutLe(header + 8, dir.seq, 8);
-    std::copy(payload.begin(), payload.end(), header + kChannelHeaderSize);
+    // Sealed straight from the caller's buffer into `out`: no staging copy.
     auto nonce = dir.Nonce();
-    auto sealed = dir.aead->Seal(nonce, ByteView(header, kChannelHeaderSize),
-                                 ByteView(header + kChannelHeaderSize, payload.size()),
+    auto sealed = dir.aead->Seal(nonce, ByteView(header, kChannelHeaderSize), payload,
                                  std::span<uint8_t>(header + kChannelHeaderSize,
                                                     payload.size() + Aead::kTagSize));
     if (!sealed) {

@@ -512,6 +512,7 @@ class RecordSealer {
   ~RecordSealer();
 
   // Appends one data record carrying `payload` (at most kChannelMaxPayload bytes) to `out`.
+  // REQUIRES: `payload` does not point into `out` (it may be reallocated).
   Result<void> Seal(ByteView payload, Bytes& out);
   // Appends the final record; nothing can be sealed after it.
   Result<void> SealFinal(Bytes& out);
