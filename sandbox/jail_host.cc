@@ -97,6 +97,7 @@ struct JailHost::Impl {
   struct Cloned {
     std::shared_ptr<LiveJail::State> state;
     UniqueFd sync;
+    bool self_joined = false;
   };
 
   // A Start() waiting for the launcher thread.
@@ -247,13 +248,15 @@ void JailHost::Impl::StartOne(std::unique_ptr<StartRequest> request) {
   const PreparedJail::Plan& plan = *request->plan;
   const int channel = request->options.channel_fd >= 0 ? request->options.channel_fd
                                                        : plan.spec.channel_fd;
-  auto launched = internal::Launch(plan, -1, channel);
+  auto launched = internal::Launch(plan, -1, channel,
+                                   request->cgroup ? &*request->cgroup : nullptr);
   if (!launched) {
     request->cloned.set_value(tl::unexpected(launched.error()));
     return;
   }
   launched->cgroup = std::move(request->cgroup);
   UniqueFd sync = std::move(launched->sync);
+  const bool self_joined = launched->self_joined;
   auto entry = std::make_unique<Entry>();
   entry->options = request->options;
   entry->state = std::make_shared<LiveJail::State>();
@@ -279,7 +282,7 @@ void JailHost::Impl::StartOne(std::unique_ptr<StartRequest> request) {
     std::lock_guard lock(mu);
     ++live;
   }
-  request->cloned.set_value(Cloned{std::move(shared), std::move(sync)});
+  request->cloned.set_value(Cloned{std::move(shared), std::move(sync), self_joined});
 }
 
 JailHost::Impl::Entry* JailHost::Impl::FindEntry(pid_t pid) {
@@ -415,7 +418,9 @@ Result<std::shared_ptr<LiveJail>> JailHost::Start(const PreparedJail& prepared,
   impl_->Wake();
   auto cloned = cloned_future.get();
   if (!cloned) return tl::unexpected(cloned.error());
-  auto released = internal::Release(cloned->state->pid, dirs, std::move(cloned->sync));
+  auto released = internal::Release(cloned->state->pid,
+                                    cloned->self_joined ? std::vector<std::string>() : dirs,
+                                    std::move(cloned->sync));
   if (!released) {
     LiveJail(cloned->state).Kill(Outcome::Kind::kSignaled);
     auto ended = reply.get();

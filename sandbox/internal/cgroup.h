@@ -110,6 +110,7 @@ class Jail {
   void Remove();
 
   const std::vector<std::string>& dirs() const { return dirs_; }
+  Version version() const { return version_; }
 
  private:
   Jail() = default;

@@ -81,25 +81,26 @@ Result<std::shared_ptr<const PreparedJail::Plan>> MakePlan(SandboxSpec spec, sec
 struct Launched {
   pid_t pid = -1;
   std::optional<cgroup::Jail> cgroup;  // set by the caller (MakeCgroup)
+  bool self_joined = false;  // the child joins the cgroup itself (v1): Release must not
   UniqueFd sync;    // the second go-byte goes here (Release)
   UniqueFd report;  // EOF at exec; a ChildStatus when a step failed
   UniqueFd out;     // the jail's stdout
   UniqueFd err;     // the jail's stderr
 };
 
-// A launch in three calls, so the slow cgroup work can overlap the child's own setup and
-// stay off a JailHost's launcher thread:
-//  1. Launch (the tracing thread): pipes, clone into new user and pid namespaces (the
-//     child unshares mount, network, IPC and UTS itself), id maps, the violation monitor,
-//     the first go-byte. `stdin_fd` < 0 means /dev/null; `channel_fd` < 0 means no fd 3.
-//     The calling thread becomes the jail's tracer and parent: it alone may wait for it
-//     (with __WNOTHREAD).
-//  2. MakeCgroup (any thread, before or after 1): the jail's cgroup, or none when the plan
-//     has no cgroup layout or accepts rlimits only. Errors: kRequired and no cgroup.
-//  3. Release (any thread, after 1 and 2): joins the child to the cgroup's `dirs` and sends
-//     the second go-byte. On failure the caller kills the child (its own report may hold
-//     the real reason).
-Result<Launched> Launch(const PreparedJail::Plan& plan, int stdin_fd, int channel_fd);
+// A launch in three calls, so the slow cgroup work stays off a JailHost's launcher thread:
+//  1. MakeCgroup (any thread): the jail's cgroup, or none when the plan has no cgroup
+//     layout or accepts rlimits only. Errors: kRequired and no cgroup.
+//  2. Launch (the tracing thread): pipes, clone into new user and pid namespaces (the
+//     child joins its v1 cgroup itself, then unshares mount, network, IPC and UTS), id
+//     maps, the violation monitor, the first go-byte. `stdin_fd` < 0 means /dev/null;
+//     `channel_fd` < 0 means no fd 3; `cgroup` may be null. The calling thread becomes the
+//     jail's tracer and parent: it alone may wait for it (with __WNOTHREAD).
+//  3. Release (any thread): joins the child to `cgroup_dirs` (empty when it joined itself)
+//     and sends the second go-byte. On failure the caller kills the child (its own report
+//     may hold the real reason).
+Result<Launched> Launch(const PreparedJail::Plan& plan, int stdin_fd, int channel_fd,
+                        const cgroup::Jail* cgroup);
 Result<std::optional<cgroup::Jail>> MakeCgroup(const PreparedJail::Plan& plan);
 Result<void> Release(pid_t pid, const std::vector<std::string>& cgroup_dirs, UniqueFd sync);
 
