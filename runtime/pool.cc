@@ -127,11 +127,13 @@ Result<std::unique_ptr<Pool::Slot>> Pool::StartSlot() {
 
 void Pool::Release(std::unique_ptr<Slot> slot, bool reuse, bool failed) {
   std::vector<std::unique_ptr<Slot>> graveyard;
+  bool first_idle = false;
   {
     std::lock_guard lock(mu_);
     --busy_;
     if (reuse && !closed_) {
       slot->idle_since = clock_->Now();
+      first_idle = idle_.empty();
       idle_.push_back(std::move(slot));
     } else {
       if (failed) {
@@ -144,7 +146,13 @@ void Pool::Release(std::unique_ptr<Slot> slot, bool reuse, bool failed) {
     }
   }
   freed_.notify_one();
+  if (first_idle && idle_listener_) idle_listener_();
   Bury(std::move(graveyard));
+}
+
+bool Pool::NeedsMaintenance() const {
+  std::lock_guard lock(mu_);
+  return !closed_ && (!idle_.empty() || options_.min_idle > 0);
 }
 
 Result<InvokeResult> Pool::Invoke(const Invocation& invocation, Metering* metering) {

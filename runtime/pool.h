@@ -130,6 +130,13 @@ class Pool {
   void Close();
 
   Stats GetStats() const;
+  // Whether Maintain() has anything to do now or later: an idle environment (to reap when
+  // its time-to-live passes) or a min_idle to keep. Thread-safe.
+  bool NeedsMaintenance() const;
+  // `listener` is called (outside the pool's lock) when an environment goes idle in a pool
+  // that had none idle, so a maintenance thread that sleeps while nothing is idle wakes.
+  // REQUIRES: called before the pool is shared between threads.
+  void SetIdleListener(std::function<void()> listener) { idle_listener_ = std::move(listener); }
   const std::string& function() const { return function_; }
   const PoolOptions& options() const { return options_; }
 
@@ -150,6 +157,7 @@ class Pool {
   const PoolOptions options_;
   const std::shared_ptr<EnvironmentFactory> factory_;
   const std::shared_ptr<const Clock> clock_;
+  std::function<void()> idle_listener_;
 
   mutable std::mutex mu_;
   std::condition_variable freed_;  // an environment went idle, or capacity freed up
@@ -174,7 +182,8 @@ struct EnvironmentsOptions {
   // Grants functions' [dangerous] profile switches (runtime::JailOptions); null: a function
   // asking for one fails its deploy.
   const sandbox::DangerousToken* dangerous = nullptr;
-  // How often idle environments are reaped and min_idle topped up.
+  // How often idle environments are reaped and min_idle topped up, while any pool has an
+  // idle environment or a min_idle; the maintenance thread sleeps while none has.
   std::chrono::milliseconds maintenance_interval{100};
   // Time source of the pools; null: SteadyClock().
   std::shared_ptr<const Clock> clock;

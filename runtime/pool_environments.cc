@@ -42,6 +42,7 @@ struct Environments::Impl {
   std::mutex stop_mu;
   std::condition_variable stop_cv;
   bool stopping = false;
+  bool poked = false;
   std::thread maintenance;
 
   std::shared_ptr<Pool> Find(const std::string& name) const {
@@ -58,16 +59,35 @@ struct Environments::Impl {
     return all;
   }
 
-  // Reaps idle environments and tops up min_idle, every maintenance_interval, until stopped.
+  // Reaps idle environments and tops up min_idle, every maintenance_interval while any pool
+  // needs it; otherwise sleeps until a pool reports an idle environment or a deploy.
   void MaintenanceLoop() {
     std::unique_lock lock(stop_mu);
     while (!stopping) {
-      stop_cv.wait_for(lock, options.maintenance_interval, [&] { return stopping; });
+      lock.unlock();
+      bool needed = false;
+      for (const auto& pool : All()) needed = pool->NeedsMaintenance() || needed;
+      lock.lock();
+      if (needed) {
+        stop_cv.wait_for(lock, options.maintenance_interval, [&] { return stopping; });
+      } else {
+        stop_cv.wait(lock, [&] { return stopping || poked; });
+      }
+      poked = false;
       if (stopping) break;
       lock.unlock();
       for (const auto& pool : All()) pool->Maintain();
       lock.lock();
     }
+  }
+
+  // Wakes the maintenance thread (an environment went idle, or a pool was deployed).
+  void Poke() {
+    {
+      std::lock_guard lock(stop_mu);
+      poked = true;
+    }
+    stop_cv.notify_all();
   }
 
   Result<std::shared_ptr<EnvironmentFactory>> MakeFactory(const FunctionSpec& fn) {
@@ -131,6 +151,8 @@ Result<void> Environments::Deploy(const FunctionSpec& fn) {
   auto created = Pool::Create(fn.name, options, std::move(*factory), impl_->options.clock);
   if (!created) return tl::unexpected(created.error());
   std::shared_ptr<Pool> pool = std::move(*created);
+  Impl* impl = impl_.get();
+  pool->SetIdleListener([impl] { impl->Poke(); });
   // Pre-warm before the pool is visible, so that a broken function fails its deploy and
   // leaves the previous version serving.
   if (auto warmed = pool->Prewarm(options.prewarm); !warmed) {
@@ -144,6 +166,7 @@ Result<void> Environments::Deploy(const FunctionSpec& fn) {
     previous = std::exchange(slot, std::move(pool));
   }
   if (previous) previous->Close();
+  impl_->Poke();
   return {};
 }
 
