@@ -397,7 +397,7 @@ ConfigResult<Deployment> LoadDeployment(Config config) {
       errors.Error(issuer.jwks_span, "JWKS `" + issuer.jwks + "` holds no key");
       continue;
     }
-    JwtIssuer loaded{issuer, std::move(*keys), {}};
+    LoadedJwtIssuer loaded{issuer, std::move(*keys), {}};
     loaded.options.issuer = issuer.issuer;
     loaded.options.audiences = issuer.audiences;
     loaded.options.max_lifetime_seconds = issuer.max_lifetime_seconds;

@@ -225,14 +225,14 @@ struct MetricsConfig {
 };
 
 // [admission]: per-principal token buckets and per-function concurrency.
-struct RateLimit {
+struct RateLimitConfig {
   double rate_per_second = 50;  // tokens added per second
   double burst = 100;           // bucket size
 };
 
 struct AdmissionConfig {
-  RateLimit default_rate;
-  std::map<std::string, RateLimit> principal_rates;  // [admission.principals.<id>]
+  RateLimitConfig default_rate;
+  std::map<std::string, RateLimitConfig> principal_rates;  // [admission.principals.<id>]
   size_t max_concurrency_per_function = 64;  // when the function sets none
   uint64_t queue_timeout_ms = 1000;          // wait for a free slot, then 429/503
 };
@@ -278,7 +278,7 @@ tl::expected<void, std::string> CheckTlsKeyPair(const std::string& certificate,
 // ---------------------------------------------------------------------------------------
 // The deployment: what the config names, loaded.
 
-struct JwtIssuer {
+struct LoadedJwtIssuer {
   JwtIssuerConfig config;
   crypto::JwkSet keys;
   crypto::JwtOptions options;
@@ -302,7 +302,7 @@ struct Deployment {
   std::optional<crypto::ApiKeyStore> api_keys;
   crypto::SecretBytes pepper;
   std::map<std::string, crypto::SecretBytes, std::less<>> hmac_keys;  // key id -> secret
-  std::vector<JwtIssuer> jwt_issuers;
+  std::vector<LoadedJwtIssuer> jwt_issuers;
   policy::PolicySet policies;
   std::vector<ShadowPolicySet> shadow_policies;
   std::vector<LoadedFunction> functions;

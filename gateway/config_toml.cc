@@ -884,7 +884,7 @@ class ConfigReader {
     }
   }
 
-  void ReadRate(const toml::table& t, RateLimit* rate) {
+  void ReadRate(const toml::table& t, RateLimitConfig* rate) {
     Number(t, "rate", 1e9, &rate->rate_per_second);
     if (Number(t, "burst", 1e9, &rate->burst) && rate->burst < 1) {
       Error(Span(*t.get("burst")), "`burst` must be at least 1", "a bucket smaller than one "
@@ -911,7 +911,7 @@ class ConfigReader {
         continue;
       }
       Keys(*p, "[admission.principals." + id + "]", {"rate", "burst"});
-      RateLimit rate = a.default_rate;
+      RateLimitConfig rate = a.default_rate;
       ReadRate(*p, &rate);
       a.principal_rates[id] = rate;
     }
