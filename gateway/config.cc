@@ -16,10 +16,6 @@
 #include <string>
 #include <utility>
 
-#if __has_include("runtime/function.h")
-#include "runtime/function.h"
-#define FNJAIL_GATEWAY_HAS_FUNCTION_FILES 1
-#endif
 
 namespace fnjail::gateway {
 namespace {
@@ -147,7 +143,7 @@ void CheckNamedFiles(const Config& config, Diagnostics& diags) {
 // Turns `file:line:col: error: message` lines (with `  help: ...` continuations), as the
 // sandbox and runtime libraries write them, into diagnostics. Other lines are reported at
 // `fallback`.
-[[maybe_unused]] void AppendDiagnosticText(std::string_view text, const SourceSpan& fallback,
+void AppendDiagnosticText(std::string_view text, const SourceSpan& fallback,
                           Diagnostics& diags) {
   size_t start = 0;
   while (start < text.size()) {
@@ -258,7 +254,6 @@ void LoadFunctions(Deployment& d, Diagnostics& errors) {
   for (const fs::path& file : files) {
     LoadedFunction loaded;
     loaded.file = file.string();
-#ifdef FNJAIL_GATEWAY_HAS_FUNCTION_FILES
     auto spec = runtime::LoadFunction(loaded.file);
     if (!spec) {
       AppendDiagnosticText(spec.error().message, SourceSpan{loaded.file, 1, 1}, errors);
@@ -267,9 +262,6 @@ void LoadFunctions(Deployment& d, Diagnostics& errors) {
     loaded.name = spec->name;
     loaded.secrets = spec->secrets;
     loaded.spec = std::make_shared<const runtime::FunctionSpec>(std::move(*spec));
-#else
-    loaded.name = file.stem().string();
-#endif
     if (auto [it, inserted] = names.emplace(loaded.name, loaded.file); !inserted) {
       errors.Error(SourceSpan{loaded.file, 1, 1},
                    "function `" + loaded.name + "` is also defined in `" + it->second + "`");
@@ -459,7 +451,8 @@ ConfigResult<Deployment> LoadDeployment(Config config) {
         errors.Error(SourceSpan{fn.file, 1, 1},
                      "function `" + fn.name + "` needs secret `" + name +
                          "`, which the secret store does not hold",
-                     "fnjail secrets set " + fn.name + " " + name);
+                     "fnjail secrets set --config " + c.file + " --function " + fn.name +
+                         " " + name);
       }
     }
   }

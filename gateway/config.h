@@ -28,10 +28,7 @@
 #include "crypto/crypto.h"
 #include "policy/diagnostics.h"
 #include "policy/policy.h"
-
-namespace fnjail::runtime {
-struct FunctionSpec;  // runtime/function.h
-}  // namespace fnjail::runtime
+#include "runtime/function.h"
 
 namespace fnjail::gateway {
 

@@ -711,6 +711,80 @@ TEST_F(DeploymentTest, TlsCertificateAndKeyMustMatch) {
                           "` does not belong to certificate `" + Path("a.crt") + "`"));
 }
 
+TEST_F(DeploymentTest, FunctionFilesAreLoadedThroughTheRuntimeLibrary) {
+  Write("functions/hello.lua", "function handler(event, ctx) return {} end\n", 0644);
+  Write("functions/hello.toml", "name = \"hello\"\nruntime = \"lua\"\nhandler = \"hello.lua\"\n",
+        0644);
+  Write("functions/notes.txt", "not a function file", 0644);
+  auto d = Check(kGood);
+  ASSERT_TRUE(d.has_value()) << ::testing::PrintToString(Lines(d.error()));
+  ASSERT_EQ(d->functions.size(), 1u);
+  EXPECT_EQ(d->functions[0].name, "hello");
+  EXPECT_EQ(d->functions[0].file, Path("functions/hello.toml"));
+  ASSERT_NE(d->functions[0].spec, nullptr);
+  EXPECT_EQ(d->functions[0].spec->handler, "hello.lua");
+}
+
+TEST_F(DeploymentTest, FunctionFileErrorsKeepTheirPositions) {
+  Write("functions/hello.lua", "function handler(event, ctx) return {} end\n", 0644);
+  Write("functions/bad.toml",
+        "name = \"Bad Name\"\nruntime = \"lua\"\nhandler = \"hello.lua\"\ncolour = 1\n", 0644);
+  const std::string bad = Path("functions/bad.toml");
+  auto errors = CheckErrors(kGood);
+  EXPECT_THAT(errors, Contains(HasSubstr(bad + ":1:8: error: invalid function name `Bad Name`")));
+  EXPECT_THAT(errors, Contains(HasSubstr(bad + ":4:1: error: unknown key `colour`")));
+}
+
+TEST_F(DeploymentTest, FunctionNamesAreUnique) {
+  Write("functions/hello.lua", "function handler(event, ctx) return {} end\n", 0644);
+  const std::string fn = "name = \"hello\"\nruntime = \"lua\"\nhandler = \"hello.lua\"\n";
+  Write("functions/a.toml", fn, 0644);
+  Write("functions/b.toml", fn, 0644);
+  EXPECT_THAT(CheckErrors(kGood),
+              ElementsAre(Path("functions/b.toml") + ":1:1: error: function `hello` is also "
+                                                     "defined in `" +
+                          Path("functions/a.toml") + "`"));
+}
+
+TEST_F(DeploymentTest, SecretsAFunctionNeedsMustBeStored) {
+  Write("functions/hello.lua", "function handler(event, ctx) return {} end\n", 0644);
+  Write("functions/hello.toml",
+        "name = \"hello\"\nruntime = \"lua\"\nhandler = \"hello.lua\"\n"
+        "secrets = [\"DB_PASSWORD\", \"API_TOKEN\"]\n",
+        0644);
+  const std::string fn = Path("functions/hello.toml");
+  EXPECT_THAT(CheckErrors(kGood),
+              ElementsAre(fn + ":1:1: error: function `hello` needs secret `DB_PASSWORD` but no "
+                               "[secrets] store is configured",
+                          fn + ":1:1: error: function `hello` needs secret `API_TOKEN` but no "
+                               "[secrets] store is configured"));
+
+  Write("state/master.key", std::string(32, 'm'));
+  auto master = crypto::LoadMasterKeyFile(Path("state/master.key"));
+  ASSERT_TRUE(master.has_value());
+  auto store = crypto::SecretStore::Load(Path("state/secrets.json"));
+  ASSERT_TRUE(store.has_value());
+  ASSERT_TRUE(store->Set(master->view(), "hello", "DB_PASSWORD", crypto::AsBytes("x")).has_value());
+  ASSERT_TRUE(store->Save(Path("state/secrets.json")).has_value());
+  const std::string secrets =
+      "[secrets]\nstore = \"state/secrets.json\"\nmaster_key = \"state/master.key\"\n";
+  EXPECT_THAT(CheckErrors(std::string(kGood) + secrets),
+              ElementsAre(fn + ":1:1: error: function `hello` needs secret `API_TOKEN`, which the "
+                               "secret store does not hold\n  help: fnjail secrets set --config " +
+                               File() + " --function hello API_TOKEN"));
+}
+
+TEST_F(DeploymentTest, TheAuditPublicKeyMustBeTheSigningKeysHalf) {
+  auto other = crypto::Ed25519SigningKey::Generate();
+  ASSERT_TRUE(other.has_value());
+  Write("state/audit.pub", other->public_key().ToPem(), 0644);
+  EXPECT_THAT(CheckErrors(std::string(kGood) + "public_key = \"state/audit.pub\"\n"),
+              ElementsAre(File() + ":16:14: error: audit public key `" + Path("state/audit.pub") +
+                          "` is not the public half of the signing key `" +
+                          Path("state/audit.pem") + "`\n  help: openssl pkey -in " +
+                          Path("state/audit.pem") + " -pubout -out " + Path("state/audit.pub")));
+}
+
 TEST_F(DeploymentTest, ErrorsAreAllReportedTogether) {
   Write("state/ci.key", "short");
   Write("state/pepper", "short");
