@@ -637,7 +637,18 @@ Result<FunctionSpec> ParseFunctionToml(std::string_view text, std::string_view f
     return Fail("parse", diags.text());
   }
   if (!parsed) {
-    diags.Add(parsed.error().source(), std::string(parsed.error().description()));
+    // toml++ quotes the offending text as is, newlines included: keep one line per error.
+    std::string description;
+    for (char c : parsed.error().description()) {
+      if (c == '\n') {
+        description += "\\n";
+      } else if (c == '\r') {
+        description += "\\r";
+      } else {
+        description += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+      }
+    }
+    diags.Add(parsed.error().source(), description);
     return Fail("parse", diags.text());
   }
   FunctionSpec spec;
