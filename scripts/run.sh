@@ -43,7 +43,7 @@ trap stop INT TERM
 
 # Ready once /readyz answers (the functions' warm environments start first).
 ready=0
-for _ in $(seq 1 300); do
+for _ in $(seq 1 900); do
   if ! kill -0 "${server}" 2>/dev/null; then break; fi
   if curl -fsS -o /dev/null "http://${address}/readyz" 2>/dev/null; then
     ready=1
