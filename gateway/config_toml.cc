@@ -758,6 +758,12 @@ class ConfigReader {
             WrongType(tag.str(), value, "a string");
             continue;
           }
+          if (tag.str().empty() || HasControlCharacter(tag.str()) ||
+              HasControlCharacter(s->get())) {
+            Error(Span(tag.source()), "tag names must be non-empty, and tags hold no control "
+                                      "characters");
+            continue;
+          }
           principal.tags[std::string(tag.str())] = s->get();
         }
       }
@@ -938,7 +944,10 @@ bool ReadConfig(std::string_view text, std::string_view file, Config* config,
   toml::parse_result parsed = toml::parse(text, file);
   if (!parsed) {
     const auto& error = parsed.error();
-    diags->Error(SourceSpan{name, error.source().begin.line, error.source().begin.column},
+    // toml++ positions every error it reports; 1:1 stands in should one ever lack it.
+    const auto& begin = error.source().begin;
+    diags->Error(begin.line == 0 ? SourceSpan{name, 1, 1}
+                                 : SourceSpan{name, begin.line, std::max<uint32_t>(begin.column, 1)},
                  TomlErrorMessage(error.description()));
     return false;
   }

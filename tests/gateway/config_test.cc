@@ -454,6 +454,15 @@ TEST_F(ConfigTest, GroupsAreWrittenWithoutTheirPolicyPrefix) {
                                    "attach to it as `group:NAME`"));
 }
 
+TEST_F(ConfigTest, TagsHoldNoControlCharacters) {
+  WriteAuditKey();
+  EXPECT_THAT(LoadErrors(std::string(kMinimal) +
+                         "[principals.alice]\n"
+                         "tags = { team = \"ops\", \"t\\u0001\" = \"x\" }\n"),
+              ElementsAre(File() + ":5:24: error: tag names must be non-empty, and tags hold no "
+                                   "control characters"));
+}
+
 TEST_F(ConfigTest, DuplicateJwtIssuersAreRefused) {
   WriteAuditKey();
   Write("jwks.json", "{}", 0644);
