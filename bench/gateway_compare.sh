@@ -28,6 +28,8 @@ nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 [[ -x "${fnjail}" ]] || { echo "gateway_compare: no fnjail binary at ${fnjail}" >&2; exit 2; }
 
 tmp=$(mktemp -d /tmp/fnjail-gateway-bench.XXXXXX)
+# The jails' unprivileged user must reach the function folder below (state/ stays 0700).
+chmod 755 "${tmp}"
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -TERM "${p}" 2>/dev/null || true; done
@@ -94,6 +96,7 @@ pids+=($!)
 # one no policy allows, and the quick start's demo JWT issuer (its published DEMO key).
 d="${tmp}/fnjail"
 mkdir -p "${d}/state" "${d}/functions" "${d}/policies" "${d}/jwt"
+chmod 755 "${d}" "${d}/functions"
 chmod 700 "${d}/state"
 ( umask 077
   head -c 32 /dev/urandom > "${d}/state/pepper"
