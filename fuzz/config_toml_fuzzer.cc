@@ -2,10 +2,10 @@
 // named in the config is looked at).
 //
 // Any input must come back as a Config or as diagnostics, never a crash. A refusal carries
-// at least one error, and every error has a position (line and column from 1). An accepted
-// config is complete: an audit log and key, at least one listen address whose text parses
-// back to itself, a worker count of at least one. The same input always gives the same
-// answer. A failure there aborts.
+// at least one error, and every error has a position (line and column from 1) and a
+// one-line message. An accepted config is complete: an audit log and key, at least one
+// listen address whose text parses back to itself, a worker count of at least one. The
+// same input always gives the same answer. A failure there aborts.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -37,6 +37,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       Violation("the same input gave different diagnostics");
     }
     for (const gateway::Diagnostic& d : config.error()) {
+      if (d.message.find('\n') != std::string::npos) {
+        std::fprintf(stderr, "%s\n", d.ToString().c_str());
+        Violation("a diagnostic message of more than one line");
+      }
       if (d.span.line == 0 || d.span.column == 0) {
         std::fprintf(stderr, "%s\n", d.ToString().c_str());
         Violation("a diagnostic without a position");

@@ -208,7 +208,21 @@ std::string TomlErrorMessage(std::string_view description) {
   } else {
     out = "invalid TOML: ";
   }
-  for (char c : description) out += c == '\'' ? '`' : c;
+  // toml++ quotes the offending character as is, a newline included: every message stays
+  // one line, with control characters written as escapes.
+  for (char c : description) {
+    if (c == '\'') {
+      out += '`';
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      out += c;
+    }
+  }
   while (!out.empty() && (out.back() == '.' || out.back() == ' ')) out.pop_back();
   return out;
 }

@@ -490,6 +490,10 @@ TEST_F(ConfigTest, NonAsciiAndSyntaxErrorsArePositioned) {
   EXPECT_THAT(LoadErrors("[server\n"),
               ElementsAre(File() + ":1:8: error: invalid TOML in table header: expected `]`, "
                                    "saw `\\n`"));
+  // toml++ quotes a newline as is: the message must stay on one line.
+  EXPECT_THAT(LoadErrors("a = t\n"),
+              ElementsAre(File() + ":1:6: error: invalid TOML in boolean: expected `true`, saw "
+                                   "`t\\n`"));
   EXPECT_THAT(LoadErrors("a = " + std::string(120, '1') + "\n"),
               ElementsAre(File() + ":1:5: error: unquoted value or key longer than 100 "
                                    "characters\n  help: quote long keys and values"));
