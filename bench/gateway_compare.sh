@@ -114,7 +114,7 @@ timeout_ms = 2000
 [pool]
 min_idle = 4
 prewarm = 4
-max_concurrency = 16
+max_concurrency = 64
 EOF
 cat > "${d}/functions/echo.lua" <<'EOF'
 function handler(event, ctx)

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -539,6 +540,9 @@ tl::expected<std::unique_ptr<Service>, ServiceErrors> Service::Start(ServiceOpti
   http.idle_timeout = std::chrono::milliseconds(s.fixed.idle_timeout_ms);
   http.write_timeout = std::chrono::milliseconds(s.fixed.write_timeout_ms);
   http.io_threads = static_cast<unsigned>(s.fixed.worker_threads);
+  // Handler threads mostly wait: on a jail, and in strict audit mode on the group commit.
+  // More of them means larger commit batches, not more CPU.
+  http.handler_threads = std::max(64u, 8 * std::max(1u, std::thread::hardware_concurrency()));
   // The chain assigns and validates request ids itself; the server passes a client's
   // well-formed id through and makes one otherwise.
   Impl* raw = &s;
