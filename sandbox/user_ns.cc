@@ -2,7 +2,7 @@
 #include "sandbox/internal/user_ns.h"
 
 #include <fcntl.h>
-#include <grp.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -54,10 +54,18 @@ Result<void> FinishInParent(const Plan& plan, pid_t pid) {
   return WriteProcFile(pid, "gid_map", plan.gid_map);
 }
 
+// Raw syscalls, not the libc wrappers: in a process with threads, glibc's setgroups,
+// setresgid and setresuid run a setxid broadcast to every thread it knows, under locks and
+// futex waits. The child is a raw clone of one thread of such a process: those threads do
+// not exist in it, and a lock some other thread held at clone time stays held forever, so
+// the wrapper can hang the child before its command ever runs. The raw calls change the
+// calling thread only, which is the whole child.
 ChildStatus ApplyInChild(const Plan& plan) noexcept {
-  if (plan.drop_groups && setgroups(0, nullptr) != 0) return ChildFail(Step::kSetGroups);
-  if (setresgid(plan.gid, plan.gid, plan.gid) != 0) return ChildFail(Step::kSetGid);
-  if (setresuid(plan.uid, plan.uid, plan.uid) != 0) return ChildFail(Step::kSetUid);
+  if (plan.drop_groups && syscall(SYS_setgroups, 0, nullptr) != 0) {
+    return ChildFail(Step::kSetGroups);
+  }
+  if (syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) != 0) return ChildFail(Step::kSetGid);
+  if (syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0) return ChildFail(Step::kSetUid);
   return ChildOk();
 }
 
