@@ -163,6 +163,43 @@ TEST_F(JailHostTest, SeveralJailsServeWorkHandedFromSeveralThreads) {
   EXPECT_TRUE(LeftoverJailCgroups().empty());
 }
 
+// Regression: the child of a start is a raw clone of one thread of a process with many.
+// Any libc call in it that coordinates with "all threads" (glibc's setxid broadcast behind
+// setresuid and friends) could find a lock another thread held at clone time and hang
+// until the setup deadline. Threads being created and joined all the time hold such locks
+// often; every start must still be quick.
+TEST_F(JailHostTest, StartsStayQuickWhileOtherThreadsComeAndGo) {
+  auto prepared = Prepare(WorkerJail());
+  SKIP_IF_REFUSED();
+  ASSERT_NE(prepared, nullptr);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> churners;
+  for (int i = 0; i < 2; ++i) {
+    churners.emplace_back([&stop] {
+      while (!stop.load()) std::thread([] {}).join();
+    });
+  }
+  constexpr int kStarts = 30;
+  int slow = 0;
+  for (int i = 0; i < kStarts; ++i) {
+    Channel channel;
+    const auto begin = std::chrono::steady_clock::now();
+    auto jail = StartWorker(*prepared, channel);
+    if (refused_ || jail == nullptr) break;
+    // A hung child shows up as a start that takes the whole setup deadline (20 s).
+    if (std::chrono::steady_clock::now() - begin > std::chrono::seconds(5)) ++slow;
+    EXPECT_EQ(channel.Ask("echo hi"), "hi");
+    channel.host.reset();
+    auto outcome = jail->WaitFor(kWait);
+    ASSERT_TRUE(outcome.has_value());
+    EXPECT_EQ(outcome->kind, Kind::kExited);
+  }
+  stop = true;
+  for (auto& t : churners) t.join();
+  SKIP_IF_REFUSED();
+  EXPECT_EQ(slow, 0);
+}
+
 TEST_F(JailHostTest, KillGivesTheReasonAsOutcome) {
   auto prepared = Prepare(WorkerJail());
   SKIP_IF_REFUSED();
