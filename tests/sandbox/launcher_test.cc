@@ -282,10 +282,15 @@ TEST(LauncherTest, JailSeesOnlyItsOwnPidNamespace) {
 }
 
 TEST(LauncherTest, ReportsWallAndCpuTime) {
-  FNJAIL_RUN_OR_SKIP(r, Build(ProbeJail({"spin"}).Timeout(400)));
+  // A known CPU cost rather than a wall-clock spin, so a loaded machine cannot starve it.
+  FNJAIL_RUN_OR_SKIP(r, Build(ProbeJail({"burn", "150"}).Timeout(20'000)));
   ASSERT_THAT(r.outcome, IsOk());
-  EXPECT_GE(r.outcome->wall_ms, 400u);
-  EXPECT_GT(r.outcome->cpu_ms, 100u);
+  EXPECT_EQ(r.outcome->kind, Outcome::Kind::kExited);
+  EXPECT_EQ(r.outcome->exit_code, 0);
+  EXPECT_GE(r.outcome->cpu_ms, 150u);
+  EXPECT_LT(r.outcome->cpu_ms, 5'000u);
+  // One thread: the jail cannot have used more CPU than the time it existed.
+  EXPECT_GE(r.outcome->wall_ms + 1, r.outcome->cpu_ms);
   EXPECT_GT(r.outcome->max_rss_kb, 0u);
 }
 

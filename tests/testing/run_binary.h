@@ -1,6 +1,7 @@
 // Runs the fnjail binary in a child process and captures its exit code, stdout and stderr.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +25,10 @@ struct RunResult {
 inline RunResult RunBinary(const std::string& binary, const std::vector<std::string>& args,
                            const std::string& stdin_text = {}) {
   RunResult result;
+  // A command may exit (refusing its input) before reading stdin: the write below must
+  // then fail with EPIPE rather than kill the test with SIGPIPE. The child gets the
+  // default disposition back before exec.
+  signal(SIGPIPE, SIG_IGN);
   int in_pipe[2], out_pipe[2];
   if (pipe(in_pipe) != 0 || pipe(out_pipe) != 0) return result;
   char err_template[] = "/tmp/fnjail-test-stderr-XXXXXX";
@@ -33,6 +38,7 @@ inline RunResult RunBinary(const std::string& binary, const std::vector<std::str
 
   pid_t pid = fork();
   if (pid == 0) {
+    signal(SIGPIPE, SIG_DFL);
     dup2(in_pipe[0], 0);
     dup2(out_pipe[1], 1);
     dup2(err_fd, 2);

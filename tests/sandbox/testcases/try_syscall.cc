@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <netinet/in.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -176,6 +177,18 @@ int main(int argc, char** argv) {
   if (is("spin")) {
     volatile unsigned long i = 0;
     for (;;) i = i + 1UL;
+  }
+  if (is("burn")) {
+    // Spins until this process has used `arg` ms of CPU, then exits 0: a known CPU cost
+    // however loaded the machine is.
+    const long want_ns = std::atol(arg) * 1'000'000L;
+    volatile unsigned long i = 0;
+    for (;;) {
+      for (int k = 0; k < 100'000; ++k) i = i + 1UL;
+      timespec t{};
+      if (syscall(SYS_clock_gettime, CLOCK_PROCESS_CPUTIME_ID, &t) != 0) return errno;
+      if (t.tv_sec * 1'000'000'000L + t.tv_nsec >= want_ns) return 0;
+    }
   }
   if (is("flood")) {
     static char line[1 << 12];
