@@ -12,6 +12,8 @@ packages=(
   libboost1.81-dev libssl-dev libseccomp-dev libcap-dev liblua5.4-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # the quick start: curl for its printed commands, openssl to mint the demo JWT
+  curl openssl
   # the example Python functions (exec runtime)
   python3 python3-jinja2 python3-pil python3-igraph
   # peers and load generators the bench/ scripts use
