@@ -2,7 +2,7 @@
 # The gateway against nginx, same client, same run (issue 6, "Benchmark"):
 #   nginx-direct   nginx `return 200`
 #   nginx-proxy    nginx proxy_pass to a second nginx server block, upstream keep-alive
-#   fnjail-apikey  POST /v1/functions/echo/invoke: API key, policy allow, audited (strict),
+#   fnjail-apikey  POST /v1/functions/echo/invoke: API key, policy allow, audited,
 #                  a warm Lua echo function in a jail
 #   fnjail-jwt     the same with a JWT bearer token (EdDSA)
 #   fnjail-deny    the deny path: a valid API key whose principal no policy allows (403)
@@ -12,8 +12,10 @@
 #   bench/gateway_compare.sh [FNJAIL_BINARY]
 #
 # Knobs: FNJAIL_BENCH_DURATION (wrk -d, default 10s); FNJAIL_BENCH_SHORT=1 for a CI smoke
-# run (2s each). Needs nginx and wrk (scripts/install-deps.sh installs both); nginx runs as
-# an ordinary foreground process on loopback ports with a config in a temp folder.
+# run (2s each); FNJAIL_BENCH_AUDIT=strict|batched|both (default both: each fnjail target
+# against a gateway with that [audit] sync, so the audit's share of the cost shows). Needs
+# nginx and wrk (scripts/install-deps.sh installs both); nginx runs as an ordinary
+# foreground process on loopback ports with a config in a temp folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -130,7 +132,9 @@ effect = "allow"
 action = "function:Invoke"
 resource = "fn:echo"
 EOF
-cat > "${d}/fnjail.toml" <<EOF
+start_fnjail() {  # SYNC_MODE: a `fnjail serve` with that [audit] sync; sets fnjail_port
+  local mode=$1
+  cat > "${d}/fnjail-${mode}.toml" <<EOF
 [server]
 listen = ["127.0.0.1:0"]
 [limits]
@@ -150,52 +154,67 @@ paths = ["policies"]
 [functions]
 folder = "functions"
 [audit]
-path = "state/audit.log"
+path = "state/audit-${mode}.log"
 signing_key = "state/audit-key.pem"
-sync = "strict"
+sync = "${mode}"
 [admission]
 rate = 1000000000
 burst = 1000000000
 max_concurrency_per_function = 4096
 EOF
-"${fnjail}" serve --config "${d}/fnjail.toml" --watch-interval-ms 0 2>"${d}/serve.log" &
-fnjail_pid=$!
-pids+=("${fnjail_pid}")
-fnjail_port=""
-for _ in $(seq 1 300); do
-  fnjail_port=$(sed -n 's/.*"event":"serve.started".*"listen":"127.0.0.1:\([0-9]*\)".*/\1/p' \
-                "${d}/serve.log" | head -n 1)
-  [[ -n "${fnjail_port}" ]] && break
-  kill -0 "${fnjail_pid}" 2>/dev/null || break
-  sleep 0.1
+  "${fnjail}" serve --config "${d}/fnjail-${mode}.toml" --watch-interval-ms 0 \
+    2>"${d}/serve-${mode}.log" &
+  local pid=$!
+  pids+=("${pid}")
+  fnjail_port=""
+  for _ in $(seq 1 300); do
+    fnjail_port=$(sed -n 's/.*"event":"serve.started".*"listen":"127.0.0.1:\([0-9]*\)".*/\1/p' \
+                  "${d}/serve-${mode}.log" | head -n 1)
+    [[ -n "${fnjail_port}" ]] && break
+    kill -0 "${pid}" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [[ -z "${fnjail_port}" ]]; then
+    echo "gateway_compare: fnjail serve (${mode} audit) did not start:" >&2
+    tail -n 20 "${d}/serve-${mode}.log" >&2
+    exit 1
+  fi
+  wait_http "http://127.0.0.1:${fnjail_port}/healthz"
+}
+# Strict: every answer waits for its record's group commit. Batched: records are durable
+# within [audit] max_batch_delay_ms, an operator's explicit choice; measured to show the
+# audit's share of the cost.
+audit_modes=(strict batched)
+[[ "${FNJAIL_BENCH_AUDIT:-both}" != both ]] && audit_modes=("${FNJAIL_BENCH_AUDIT}")
+declare -A ports
+for mode in "${audit_modes[@]}"; do
+  start_fnjail "${mode}"
+  ports[${mode}]=${fnjail_port}
 done
-if [[ -z "${fnjail_port}" ]]; then
-  echo "gateway_compare: fnjail serve did not start:" >&2
-  tail -n 20 "${d}/serve.log" >&2
-  exit 1
-fi
 wait_http "http://127.0.0.1:${direct_port}/"
 wait_http "http://127.0.0.1:${proxy_port}/"
-wait_http "http://127.0.0.1:${fnjail_port}/healthz"
 
 bench_key=$(cat "${d}/bench-key")
 nobody_key=$(cat "${d}/nobody-key")
 token=$(sh examples/quickstart/mint-token.sh benchuser readers)
-url="http://127.0.0.1:${fnjail_port}/v1/functions/echo/invoke"
+url_of() { echo "http://127.0.0.1:${ports[$1]}/v1/functions/echo/invoke"; }
 # Each must answer as expected before it is timed.
 check() {  # NAME EXPECTED_STATUS curl-args...
   local name=$1 want=$2; shift 2
   local got
   got=$(curl -s -o /dev/null -w '%{http_code}' "$@")
   [[ "${got}" == "${want}" ]] ||
-    { echo "gateway_compare: ${name} answered ${got}, not ${want}" >&2; tail -n 5 "${d}/serve.log" >&2; exit 1; }
+    { echo "gateway_compare: ${name} answered ${got}, not ${want}" >&2; tail -n 5 "${d}"/serve-*.log >&2; exit 1; }
 }
 body='{"n":1}'
 check nginx-direct 200 "http://127.0.0.1:${direct_port}/"
 check nginx-proxy 200 "http://127.0.0.1:${proxy_port}/"
-check fnjail-apikey 200 -X POST "${url}" -H "X-Api-Key: ${bench_key}" -H 'Content-Type: application/json' -d "${body}"
-check fnjail-jwt 200 -X POST "${url}" -H "Authorization: Bearer ${token}" -H 'Content-Type: application/json' -d "${body}"
-check fnjail-deny 403 -X POST "${url}" -H "X-Api-Key: ${nobody_key}" -H 'Content-Type: application/json' -d "${body}"
+for a in "${audit_modes[@]}"; do
+  url=$(url_of "${a}")
+  check "fnjail-apikey-${a}" 200 -X POST "${url}" -H "X-Api-Key: ${bench_key}" -H 'Content-Type: application/json' -d "${body}"
+  check "fnjail-jwt-${a}" 200 -X POST "${url}" -H "Authorization: Bearer ${token}" -H 'Content-Type: application/json' -d "${body}"
+  check "fnjail-deny-${a}" 403 -X POST "${url}" -H "X-Api-Key: ${nobody_key}" -H 'Content-Type: application/json' -d "${body}"
+done
 
 # wrk script: POST the JSON body with one extra header from the environment.
 cat > "${tmp}/post.lua" <<'EOF'
@@ -225,13 +244,17 @@ run() {  # NAME MODE URL [HEADER_NAME HEADER_VALUE]
 for mode in c64 c1; do
   run nginx-direct "${mode}" "http://127.0.0.1:${direct_port}/"
   run nginx-proxy "${mode}" "http://127.0.0.1:${proxy_port}/"
-  run fnjail-apikey "${mode}" "${url}" X-Api-Key "${bench_key}"
-  run fnjail-jwt "${mode}" "${url}" Authorization "Bearer ${token}"
-  run fnjail-deny "${mode}" "${url}" X-Api-Key "${nobody_key}"
+  for a in "${audit_modes[@]}"; do
+    url=$(url_of "${a}")
+    run "fnjail-apikey-${a}" "${mode}" "${url}" X-Api-Key "${bench_key}"
+    run "fnjail-jwt-${a}" "${mode}" "${url}" Authorization "Bearer ${token}"
+    run "fnjail-deny-${a}" "${mode}" "${url}" X-Api-Key "${nobody_key}"
+  done
 done
 
 echo "gateway_compare: wrk ${duration} per run, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "  fnjail audit: strict (each record durable before its response); nginx: access_log off"
+echo "  fnjail audit: strict = each record durable before its response; batched = durable within"
+echo "  max_batch_delay_ms (an operator's choice); nginx: access_log off"
 /usr/bin/python3 - "${results}" <<'PY'
 import sys
 
@@ -249,19 +272,25 @@ for line in open(sys.argv[1]):
 
 for mode, title in (("c64", "-t2 -c64"), ("c1", "-t1 -c1")):
     print(f"\n  {title}")
-    print(f"  {'target':<15} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'non-2xx':>9}")
-    for name in ("nginx-direct", "nginx-proxy", "fnjail-apikey", "fnjail-jwt", "fnjail-deny"):
+    print(f"  {'target':<22} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'non-2xx':>9}")
+    for name in ["nginx-direct", "nginx-proxy"] + [
+            f"fnjail-{kind}-{audit}" for audit in ("strict", "batched")
+            for kind in ("apikey", "jwt", "deny")]:
         if (name, mode) in rows:
             rps, p50, p99, bad = rows[(name, mode)]
-            print(f"  {name:<15} {rps:>10.0f} {p50:>9.3f} {p99:>9.3f} {bad:>9}")
+            print(f"  {name:<22} {rps:>10.0f} {p50:>9.3f} {p99:>9.3f} {bad:>9}")
 
 def ratio(a, b, i=0):
     return rows[a][i] / rows[b][i] if rows[b][i] else float("nan")
 
 print("\n  ratios (goal in brackets)")
-for mode in ("c64", "c1"):
-    print(f"  [{mode}] fnjail-apikey / nginx-proxy req/s: {ratio(('fnjail-apikey', mode), ('nginx-proxy', mode)):.2f} (>= 1.0)")
-    print(f"  [{mode}] fnjail-jwt    / nginx-proxy req/s: {ratio(('fnjail-jwt', mode), ('nginx-proxy', mode)):.2f}")
-    print(f"  [{mode}] fnjail-apikey p99 / nginx-proxy p99: {ratio(('fnjail-apikey', mode), ('nginx-proxy', mode), 2):.2f} (<= 1.0)")
-    print(f"  [{mode}] fnjail-deny   / nginx-direct req/s: {ratio(('fnjail-deny', mode), ('nginx-direct', mode)):.2f} (>= 1.0)")
+for audit in ("strict", "batched"):
+  if ("fnjail-apikey-" + audit, "c64") not in rows:
+    continue
+  for mode in ("c64", "c1"):
+    k = lambda kind: (f"fnjail-{kind}-{audit}", mode)
+    print(f"  [{audit} {mode}] apikey / nginx-proxy req/s: {ratio(k('apikey'), ('nginx-proxy', mode)):.2f} (>= 1.0)")
+    print(f"  [{audit} {mode}] jwt    / nginx-proxy req/s: {ratio(k('jwt'), ('nginx-proxy', mode)):.2f}")
+    print(f"  [{audit} {mode}] apikey p99 / nginx-proxy p99: {ratio(k('apikey'), ('nginx-proxy', mode), 2):.2f} (<= 1.0)")
+    print(f"  [{audit} {mode}] deny   / nginx-direct req/s: {ratio(k('deny'), ('nginx-direct', mode)):.2f} (>= 1.0)")
 PY
