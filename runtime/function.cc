@@ -726,7 +726,9 @@ Result<sandbox::SandboxSpec> JailSpecFor(const FunctionSpec& fn, const JailOptio
     argv.insert(argv.end(), {"--memory-limit-mb", std::to_string(memory_mb),
                              "--init-timeout-ms", std::to_string(init_ms), fn.handler_in_jail});
     b.Preset("lua");
-    // The launcher installs the filter before it executes the runtime.
+    // The launcher installs the filter before it executes the runtime, so execve stays in
+    // the jail's filter; the runtime's first step stacks a filter of its own (the preset
+    // has `seccomp`) that kills execve, execveat and new processes from then on.
     b.AllowSyscall("execve");
   } else {
     argv.insert(argv.end(), {"--mode", std::string(ExecModeName(fn.mode)), "--",

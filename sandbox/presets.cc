@@ -18,12 +18,14 @@ constexpr std::array kMinimal = {
     "getrusage"};
 
 // File reading and the channel socket on top of minimal: what an embedded Lua runtime needs.
+// `seccomp` lets a program stack a stricter filter of its own (fnjail-runtime drops execve
+// and child processes that way); a filter can only take syscalls away.
 constexpr std::array kLuaExtra = {
     "openat", "newfstatat", "statx", "readlink", "readlinkat", "access", "faccessat",
     "faccessat2", "getdents64", "getcwd", "sendmsg", "recvmsg", "sendto", "recvfrom",
     "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "times", "clock_getres",
     "sysinfo", "ftruncate", "fsync", "fdatasync", "unlink", "unlinkat", "rename",
-    "renameat", "renameat2", "mkdir", "mkdirat", "rmdir"};
+    "renameat", "renameat2", "mkdir", "mkdirat", "rmdir", "seccomp"};
 
 // Any dynamically linked program: exec, processes, files, sockets (families are filtered
 // by network mode), timers.

@@ -19,6 +19,7 @@
 
 #include "crypto/crypto.h"
 #include "runtime/inside/exec_runtime.h"
+#include "runtime/inside/lockdown.h"
 #include "runtime/inside/lua_runtime.h"
 #include "runtime/internal/wire.h"
 #include "runtime/protocol.h"
@@ -29,6 +30,7 @@ namespace {
 constexpr int kChannelFd = 3;
 constexpr int kExitUsage = 2;
 constexpr int kExitChannel = 3;
+constexpr int kExitLockdown = 4;
 // An environment with no invocation for this long is idle: its freed heap goes back to
 // the kernel (environments spend most of their life idle, and there may be a thousand).
 constexpr int kIdleTrimMs = 50;
@@ -48,7 +50,9 @@ constexpr const char* kUsage =
     "         or once for all (persistent: length-prefixed frames on stdin and stdout)\n"
     "\n"
     "Exit status: 0 when the gateway closed the channel, 2 on a usage error, 3 when the\n"
-    "channel failed (malformed, unauthenticated or cut input).\n";
+    "channel failed (malformed, unauthenticated or cut input), 4 when the lua runtime\n"
+    "could not install its own seccomp filter (no execve, no child process) and so\n"
+    "refused to serve.\n";
 
 int Usage(const char* problem) {
   std::fprintf(stderr, "fnjail-runtime: %s\n%s", problem, kUsage);
@@ -173,6 +177,12 @@ int Main(int argc, char** argv) {
 
   std::unique_ptr<Runtime> runtime;
   if (args[0] == "lua") {
+    // First of all, before the launch secret is read and before any Lua is loaded: the
+    // jail's filter allowed execve to start this program; nothing here needs it again.
+    if (std::string why; !InstallLuaLockdown(&why)) {
+      std::fprintf(stderr, "fnjail-runtime: %s; refusing to serve\n", why.c_str());
+      return kExitLockdown;
+    }
     LuaOptions options;
     size_t i = 1;
     for (; i < args.size() && args[i].substr(0, 2) == "--"; i += 2) {
