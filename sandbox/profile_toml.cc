@@ -306,6 +306,24 @@ class ProfileReader {
   bool system_binds_ = true;
 };
 
+// toml++ quotes the offending text as is, newlines included: one line per error, always
+// (scripts and logs read a diagnostic per line).
+std::string OneLine(std::string_view description) {
+  std::string out;
+  out.reserve(description.size());
+  for (const char c : description) {
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else {
+      const auto u = static_cast<unsigned char>(c);
+      out += (u < 0x20 || u == 0x7f) ? '?' : c;
+    }
+  }
+  return out;
+}
+
 Result<Profile> ParseToml(std::string_view text, std::string_view file, bool function_file) {
   Diagnostics diags(file);
   if (text.size() > kMaxProfileBytes) {
@@ -338,7 +356,7 @@ Result<Profile> ParseToml(std::string_view text, std::string_view file, bool fun
     return Fail(Step::kProfile, EINVAL, diags.text());
   }
   if (!parsed) {
-    diags.Add(parsed.error().source(), std::string(parsed.error().description()));
+    diags.Add(parsed.error().source(), OneLine(parsed.error().description()));
     return Fail(Step::kProfile, EINVAL, diags.text());
   }
   Profile profile;

@@ -1,5 +1,6 @@
 // Unit tests of sandbox/profile_toml.cc: every section, and file:line:col errors.
 #include <string>
+#include <utility>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -146,6 +147,23 @@ TEST(ProfileTomlTest, UnknownSectionIsAnError) {
 
 TEST(ProfileTomlTest, SyntaxErrorsHaveAPosition) {
   EXPECT_THAT(ParseProfileToml("[limits\n", "p.toml"), HasError("p.toml:1:"));
+}
+
+// toml++ quotes what it saw, and what it saw may end in a newline: the message stays on one
+// line (one diagnostic per line), the newline written as `\n`.
+TEST(ProfileTomlTest, SyntaxErrorQuotingANewlineStaysOneLine) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"[limits]\npids = t\n\n[filesystem]\n", "saw 't\\n'"},
+      {"[limits]\npids = tr\r\n", "saw 'tr\\r'"}};
+  for (const auto& [text, quoted] : cases) {
+    auto p = ParseProfileToml(text, "p.toml");
+    ASSERT_FALSE(p.has_value()) << text;
+    const std::string& message = p.error().detail;
+    EXPECT_THAT(message, HasSubstr("p.toml:2:"));
+    EXPECT_THAT(message, HasSubstr(quoted));
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    EXPECT_EQ(message.find('\r'), std::string::npos) << message;
+  }
 }
 
 TEST(ProfileTomlTest, NonAsciiIsRefusedBeforeParsing) {
