@@ -417,6 +417,12 @@ TEST_F(JailHostTest, UsageGrowsWithWork) {
   const Usage live = jail->SampleUsage();
   EXPECT_GT(live.peak_memory_kb, 0u);
   EXPECT_GE(live.peak_memory_kb, live.memory_kb);
+  // Later samples re-read the counters from their start (the files stay open between them).
+  for (int i = 0; i < 200; ++i) ASSERT_EQ(channel.Ask("echo x"), "x");
+  const Usage again = jail->SampleUsage();
+  EXPECT_GT(again.memory_kb, 0u);
+  EXPECT_GE(again.peak_memory_kb, live.peak_memory_kb);
+  EXPECT_GE(again.cpu_ms, live.cpu_ms);
   channel.host.reset();
   ASSERT_TRUE(jail->WaitFor(kWait).has_value());
   const Usage final_usage = jail->SampleUsage();
