@@ -113,6 +113,10 @@ tl::expected<std::unique_ptr<Authenticator>, std::string> Authenticator::Create(
     return tl::unexpected(std::string("api key authentication needs a key store and a pepper "
                                       "of at least 32 bytes"));
   }
+  if (opts.api_keys && (opts.api_keys->header.empty() ||
+                        IEquals(opts.api_keys->header, "authorization"))) {
+    return tl::unexpected(std::string("the api key header must be named and not `Authorization`"));
+  }
   if (opts.hmac) {
     for (const auto& [id, key] : opts.hmac->keys) {
       if (key.secret.size() < 32) {
@@ -135,6 +139,9 @@ tl::expected<std::unique_ptr<Authenticator>, std::string> Authenticator::Create(
     if (issuer.options.issuer.empty()) {
       return tl::unexpected("jwt issuer `" + issuer.name + "` has no `iss` to match");
     }
+    if (issuer.principal_claim.empty()) {
+      return tl::unexpected("jwt issuer `" + issuer.name + "` has no principal claim");
+    }
     for (const auto& other : impl->issuers) {
       if (other.config->options.issuer == issuer.options.issuer) {
         return tl::unexpected("jwt issuers `" + other.config->name + "` and `" + issuer.name +
@@ -152,8 +159,10 @@ tl::expected<Principal, AuthFailure> Authenticator::Authenticate(const AuthInput
   const std::string* api_key = nullptr;
   const std::string* authorization = nullptr;
   int credentials = 0;
+  const std::string_view key_header =
+      impl_->options.api_keys ? std::string_view(impl_->options.api_keys->header) : "X-Api-Key";
   for (const auto& [name, value] : input.request->headers) {
-    if (IEquals(name, "x-api-key")) {
+    if (IEquals(name, key_header)) {
       api_key = &value;
       ++credentials;
     } else if (IEquals(name, "authorization")) {
@@ -258,15 +267,32 @@ tl::expected<Principal, AuthFailure> Authenticator::Impl::Jwt(std::string_view t
   if (!verified) {
     return Invalid(AuthMethod::kJwt, issuer->config->name, verified.error().message());
   }
-  if (verified->subject.empty()) {
-    return Invalid(AuthMethod::kJwt, issuer->config->name, "token without `sub`");
+  const JwtIssuer& config = *issuer->config;
+  auto claims = nlohmann::json::parse(verified->claims_json, nullptr, false);
+  std::string subject;
+  if (config.principal_claim == "sub") {
+    subject = verified->subject;
+  } else if (claims.is_object() && claims.contains(config.principal_claim) &&
+             claims[config.principal_claim].is_string()) {
+    subject = claims[config.principal_claim].get<std::string>();
+  }
+  if (subject.empty() || subject.size() > 256) {
+    return Invalid(AuthMethod::kJwt, config.name,
+                   "token without a string `" + config.principal_claim + "` of 1-256 bytes");
   }
   Principal p;
   p.kind = AuthMethod::kJwt;
-  p.credential = issuer->config->name;
-  p.id = issuer->config->principal_prefix + verified->subject;
-  p.groups = issuer->config->default_groups;
-  auto claims = nlohmann::json::parse(verified->claims_json, nullptr, false);
+  p.credential = config.name;
+  p.id = config.principal_prefix + subject;
+  p.groups = config.default_groups;
+  const auto bound = config.principals.find(p.id);
+  if (bound != config.principals.end()) {
+    for (const auto& g : bound->second.groups) {
+      if (p.groups.size() >= kMaxGroups) break;
+      p.groups.push_back(g);
+    }
+    p.tags = bound->second.tags;
+  }
   if (claims.is_object()) {
     const auto& groups_claim = issuer->config->groups_claim;
     if (!groups_claim.empty() && claims.contains(groups_claim)) {

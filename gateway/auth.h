@@ -55,6 +55,9 @@ struct ApiKeyAuth {
   std::shared_ptr<const crypto::SecretBytes> pepper;
   // Key id -> principal. A key without a binding is principal `api-key:<id>`, no groups.
   std::map<std::string, PrincipalBinding, std::less<>> bindings;
+  // The request header carrying a key (besides `Authorization: ApiKey`); matched
+  // case-insensitively. Not `Authorization`.
+  std::string header = "X-Api-Key";
 };
 
 struct HmacKey {
@@ -72,9 +75,13 @@ struct JwtIssuer {
   std::string name;  // names the issuer in the configuration and audit (credential)
   crypto::JwkSet keys;
   crypto::JwtOptions options;  // options.issuer must be set: `iss` selects the issuer
-  std::string principal_prefix;  // principal id = prefix + `sub`
+  std::string principal_prefix;  // principal id = prefix + the `principal_claim` claim
+  std::string principal_claim = "sub";  // a non-empty string claim of at most 256 bytes
   std::string groups_claim = "groups";  // a string or array of strings; "" for none
   std::vector<std::string> default_groups;
+  // Principal id (with its prefix) -> configured groups and tags ([principals.<id>]): the
+  // groups are added to the token's, the tags are the principal's. The binding's id is unused.
+  std::map<std::string, PrincipalBinding, std::less<>> principals;
 };
 
 struct AuthOptions {
@@ -114,7 +121,7 @@ class Authenticator {
   Authenticator(const Authenticator&) = delete;
   Authenticator& operator=(const Authenticator&) = delete;
 
-  // Finds the request's one credential (X-Api-Key, `Authorization: ApiKey`, `Bearer` or
+  // Finds the request's one credential (the API key header, `Authorization: ApiKey`, `Bearer` or
   // FNJ1-HMAC-SHA256) and verifies it at `now_unix` (seconds since the epoch).
   tl::expected<Principal, AuthFailure> Authenticate(const AuthInput& input,
                                                     int64_t now_unix) const;

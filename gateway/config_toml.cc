@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -634,8 +635,16 @@ class ConfigReader {
       a.enabled = true;
       RequiredPath(*keys, "store", "[auth.api_keys]", &a.store, &a.store_span);
       RequiredPath(*keys, "pepper", "[auth.api_keys]", &a.pepper, &a.pepper_span);
-      if (String(*keys, "header", &a.header) && !IsHeaderToken(a.header)) {
-        Error(Span(*keys->get("header")), "`header` must be an HTTP header name");
+      if (String(*keys, "header", &a.header)) {
+        std::string lower = a.header;
+        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (!IsHeaderToken(a.header)) {
+          Error(Span(*keys->get("header")), "`header` must be an HTTP header name");
+        } else if (lower == "authorization") {
+          // `Authorization` carries the other schemes (and `ApiKey`): a second meaning for it
+          // would make one request carry two credentials.
+          Error(Span(*keys->get("header")), "`header` cannot be `Authorization`");
+        }
       }
     }
     if (const toml::table* hmac = Table(*t, "hmac")) ReadHmac(*hmac, &config->auth.hmac);

@@ -319,6 +319,7 @@ tl::expected<std::shared_ptr<Chain>, std::vector<std::string>> Service::Impl::Bu
     ApiKeyAuth keys;
     keys.store = plan.api_key_store;
     keys.pepper = plan.api_key_pepper;
+    keys.header = plan.api_key_header;
     for (const auto& info : plan.api_key_store->keys()) {
       if (info.revoked) continue;
       PrincipalBinding binding;
@@ -340,17 +341,16 @@ tl::expected<std::shared_ptr<Chain>, std::vector<std::string>> Service::Impl::Bu
     auth.hmac = std::move(hmac);
   }
   for (auto& issuer : plan.jwt_issuers) {
-    if (issuer.principal_claim != "sub") {
-      errors.push_back(plan.config_file + ": error: jwt issuer `" + issuer.name +
-                       "`: principal_claim other than `sub` is not supported by this server");
-      continue;
-    }
     JwtIssuer j;
     j.name = issuer.name;
     j.keys = std::move(issuer.keys);
     j.options = issuer.options;
     j.principal_prefix = issuer.principal_prefix;
+    j.principal_claim = issuer.principal_claim;
     j.groups_claim = issuer.groups_claim;
+    for (const auto& p : plan.principals) {
+      j.principals.emplace(p.id, PrincipalBinding{p.id, p.groups, p.tags});
+    }
     auth.jwt_issuers.push_back(std::move(j));
   }
   auto authenticator = Authenticator::Create(std::move(auth));

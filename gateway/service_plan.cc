@@ -69,6 +69,7 @@ tl::expected<ServicePlan, std::vector<std::string>> LoadServicePlan(
     plan.api_keys = true;
     plan.api_key_store = std::make_shared<const crypto::ApiKeyStore>(std::move(*d.api_keys));
     plan.api_key_pepper = std::make_shared<const crypto::SecretBytes>(std::move(d.pepper));
+    plan.api_key_header = c.auth.api_keys.header;
   }
   if (c.auth.hmac.enabled) {
     for (const auto& [id, secret] : d.hmac_keys) {

@@ -78,6 +78,7 @@ struct ServicePlan {
   bool api_keys = false;
   std::shared_ptr<const crypto::ApiKeyStore> api_key_store;
   std::shared_ptr<const crypto::SecretBytes> api_key_pepper;
+  std::string api_key_header = "X-Api-Key";
   std::map<std::string, crypto::Bytes, std::less<>> hmac_keys;  // key id -> secret
   int64_t hmac_window_seconds = 300;
   size_t hmac_replay_capacity = 100000;

@@ -253,6 +253,78 @@ TEST_F(AuthTest, HmacRefusals) {
   }
 }
 
+// The configurable parts: the API key header, the claim naming a JWT principal, and the
+// configured groups and tags of JWT principals.
+TEST(AuthConfiguredTest, KeyHeaderPrincipalClaimAndPrincipalGroups) {
+  auto pepper = std::make_shared<crypto::SecretBytes>(crypto::AsBytes(std::string(32, 'p')));
+  auto store = std::make_shared<crypto::ApiKeyStore>();
+  auto key = store->Create(pepper->view(), "ci", kNow);
+  ASSERT_TRUE(key.has_value());
+  AuthOptions options;
+  ApiKeyAuth api;
+  api.store = store;
+  api.pepper = pepper;
+  api.header = "X-Fnjail-Key";
+  options.api_keys = std::move(api);
+  JwtIssuer issuer;
+  issuer.name = "corp";
+  issuer.keys = OctSet(Key32(1));
+  issuer.options.issuer = "https://id.example.com";
+  issuer.principal_prefix = "corp:";
+  issuer.principal_claim = "email";
+  issuer.default_groups = {"employees"};
+  issuer.principals["corp:bob@example.com"] = {{}, {"admins"}, {{"team", "red"}}};
+  options.jwt_issuers.push_back(std::move(issuer));
+  auto auth = Authenticator::Create(std::move(options));
+  ASSERT_TRUE(auth.has_value()) << auth.error();
+
+  HttpRequest req;
+  auto run = [&](HeaderList headers) {
+    req.headers = std::move(headers);
+    return (*auth)->Authenticate({&req, "/", ""}, kNow);
+  };
+  auto by_key = run({{"x-fnjail-key", key->key}});
+  ASSERT_TRUE(by_key.has_value()) << by_key.error().detail;
+  EXPECT_EQ(by_key->credential, key->info.id);
+  // The default header is no credential any more; with the configured one, two are.
+  EXPECT_EQ(run({{"X-Api-Key", key->key}}).error().kind, Kind::kMissing);
+  EXPECT_EQ(run({{"X-Fnjail-Key", key->key}, {"Authorization", "ApiKey " + key->key}})
+                .error()
+                .kind,
+            Kind::kAmbiguous);
+
+  nlohmann::json claims = {{"iss", "https://id.example.com"}, {"sub", "u-1"},
+                           {"email", "bob@example.com"},      {"exp", kNow + 600},
+                           {"groups", {"dev"}}};
+  auto bob = run({{"Authorization", "Bearer " + Hs256Token(claims, Key32(1))}});
+  ASSERT_TRUE(bob.has_value()) << bob.error().detail;
+  EXPECT_EQ(bob->id, "corp:bob@example.com");
+  EXPECT_THAT(bob->groups, ElementsAre("employees", "admins", "dev"));
+  ASSERT_EQ(bob->tags.size(), 1u);
+  EXPECT_EQ(bob->tags[0].second, "red");
+
+  claims["email"] = "carol@example.com";  // no [principals] entry: token groups only
+  auto carol = run({{"Authorization", "Bearer " + Hs256Token(claims, Key32(1))}});
+  ASSERT_TRUE(carol.has_value()) << carol.error().detail;
+  EXPECT_EQ(carol->id, "corp:carol@example.com");
+  EXPECT_THAT(carol->groups, ElementsAre("employees", "dev"));
+  EXPECT_TRUE(carol->tags.empty());
+
+  for (const nlohmann::json& email : {nlohmann::json(), nlohmann::json(7), nlohmann::json(""),
+                                      nlohmann::json(std::string(257, 'a'))}) {
+    nlohmann::json bad = claims;
+    if (email.is_null()) {
+      bad.erase("email");
+    } else {
+      bad["email"] = email;
+    }
+    auto p = run({{"Authorization", "Bearer " + Hs256Token(bad, Key32(1))}});
+    ASSERT_FALSE(p) << email.dump();
+    EXPECT_EQ(p.error().kind, Kind::kInvalid);
+    EXPECT_THAT(p.error().detail, HasSubstr("`email`"));
+  }
+}
+
 TEST(AuthCreateTest, RefusesBadOptions) {
   AuthOptions no_pepper;
   no_pepper.api_keys = ApiKeyAuth{std::make_shared<crypto::ApiKeyStore>(), nullptr, {}};
@@ -281,6 +353,15 @@ TEST(AuthCreateTest, RefusesBadOptions) {
   j.keys = OctSet(Key32(1));
   no_iss.jwt_issuers.push_back(std::move(j));
   EXPECT_FALSE(Authenticator::Create(std::move(no_iss)));
+
+  for (const char* header : {"", "authorization"}) {
+    AuthOptions bad_header;
+    bad_header.api_keys = ApiKeyAuth{std::make_shared<crypto::ApiKeyStore>(),
+                                     std::make_shared<crypto::SecretBytes>(
+                                         crypto::AsBytes(std::string(32, 'p'))),
+                                     {}, header};
+    EXPECT_FALSE(Authenticator::Create(std::move(bad_header))) << header;
+  }
 }
 
 TEST(AuthCreateTest, SchemesNotConfiguredAreInvalid) {

@@ -499,6 +499,18 @@ TEST_F(ConfigTest, NonAsciiAndSyntaxErrorsArePositioned) {
                                    "characters\n  help: quote long keys and values"));
 }
 
+TEST_F(ConfigTest, TheApiKeyHeaderCannotBeAuthorization) {
+  WriteAuditKey();
+  Write("keys.json", "{\"keys\": []}", 0600);
+  Write("pepper", std::string(32, 'p'), 0600);
+  EXPECT_THAT(LoadErrors(std::string(kMinimal) +
+                         "[auth.api_keys]\n"
+                         "store = \"keys.json\"\n"
+                         "pepper = \"pepper\"\n"
+                         "header = \"AUTHORIZATION\"\n"),
+              ElementsAre(File() + ":7:10: error: `header` cannot be `Authorization`"));
+}
+
 TEST_F(ConfigTest, TheBriefsCrashInputsAreRefusedCleanly) {
   // The two toml++ 3.3.0 crash inputs of the design brief.
   EXPECT_FALSE(ParseConfig("a = 1\n[=\nbt ]\"x\" \n", "crash1.toml").has_value());
