@@ -115,7 +115,7 @@ tl::expected<std::optional<size_t>, HeadError> FindHeadEnd(std::string_view data
   return std::optional<size_t>();
 }
 
-tl::expected<RequestHead, HeadError> ParseRequestHead(std::string_view block) {
+tl::expected<RequestHead, HeadError> ParseRequestHead(std::string_view block, size_t max_fields) {
   if (block.size() < 4 || block.substr(block.size() - 4) != "\r\n\r\n") {
     return Refuse("bad-request", "incomplete request head");
   }
@@ -158,12 +158,16 @@ tl::expected<RequestHead, HeadError> ParseRequestHead(std::string_view block) {
   int te_count = 0;
   bool connection_close = false;
   bool connection_keep_alive = false;
+  size_t field_count = 0;
   while (pos < fields.size()) {
     eol = fields.find("\r\n", pos);
     if (eol == std::string_view::npos) return Refuse("bad-request", "malformed header line");
     const std::string_view field = fields.substr(pos, eol - pos);
     pos = eol + 2;
     if (field.empty()) return Refuse("bad-request", "malformed header line");
+    if (++field_count > max_fields) {
+      return Refuse("header-too-large", "too many header fields", 431);
+    }
     if (field.front() == ' ' || field.front() == '\t') {
       return Refuse("bad-request", "obsolete line folding in a header");
     }

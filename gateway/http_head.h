@@ -57,7 +57,9 @@ tl::expected<std::optional<size_t>, HeadError> FindHeadEnd(std::string_view data
 //   - obsolete line folding (a header line starting with space or tab);
 //   - a request line that is not `METHOD SP origin-form SP HTTP/1.x` (`*` only for OPTIONS);
 //   - an HTTP/1.1 request without exactly one Host header (RFC 9112 section 3.2).
-// An `Expect` other than `100-continue` is 417; a version other than 1.0 or 1.1 is 505.
-tl::expected<RequestHead, HeadError> ParseRequestHead(std::string_view block);
+// An `Expect` other than `100-continue` is 417; a version other than 1.0 or 1.1 is 505;
+// more than `max_fields` header fields is 431 (header-too-large).
+tl::expected<RequestHead, HeadError> ParseRequestHead(std::string_view block,
+                                                      size_t max_fields = SIZE_MAX);
 
 }  // namespace fnjail::gateway

@@ -421,7 +421,7 @@ class Session final : public SessionBase {
 
   void OnHead(size_t head_size) {
     const std::string_view block(static_cast<const char*>(buffer_.data().data()), head_size);
-    auto parsed = ParseRequestHead(block);
+    auto parsed = ParseRequestHead(block, server_.options.max_headers);
     if (!parsed) return Reject(parsed.error().status, parsed.error().code, parsed.error().message);
     head_ = std::move(*parsed);
     head_size_ = head_size;
@@ -599,7 +599,9 @@ class Session final : public SessionBase {
 
   void WriteResponse(HttpResponse response, bool close) {
     if (phase_ == Phase::kClosed) return;
-    close_after_write_ = close || !head_.keep_alive || server_.draining.load();
+    ++responses_;
+    close_after_write_ = close || !head_.keep_alive || server_.draining.load() ||
+                         responses_ >= server_.options.max_keepalive_requests;
     phase_ = Phase::kWriting;
     const int status = (response.status >= 100 && response.status <= 999) ? response.status : 500;
     const bool no_body = status == 204 || status == 304 || status < 200;
@@ -704,6 +706,7 @@ class Session final : public SessionBase {
   size_t body_received_ = 0;
 
   bool close_after_write_ = false;
+  size_t responses_ = 0;  // written on this connection (max_keepalive_requests)
   std::string write_head_;
   std::string write_body_;
 };
@@ -821,7 +824,8 @@ HttpResult<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions opti
     if (ec) return fail("tls: " + ec.message());
     SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                     SSL_OP_NO_TICKET);
-    if (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1 ||
+    const int min_version = t.tls13_only ? TLS1_3_VERSION : TLS1_2_VERSION;
+    if (SSL_CTX_set_min_proto_version(native, min_version) != 1 ||
         SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1 ||
         SSL_CTX_set_ciphersuites(native, kTls13Suites) != 1) {
       return fail("tls: cannot restrict protocol versions and cipher suites");

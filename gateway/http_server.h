@@ -37,6 +37,7 @@ using HttpResult = tl::expected<T, HttpServerError>;
 struct HttpTlsOptions {
   std::string certificate_chain_file;  // PEM: the certificate, then intermediates
   std::string private_key_file;        // PEM
+  bool tls13_only = false;             // refuse TLS 1.2 handshakes
 };
 
 struct HttpListen {
@@ -49,6 +50,7 @@ struct HttpServerOptions {
   std::optional<HttpTlsOptions> tls;  // when set, every listener speaks TLS only
 
   size_t max_header_bytes = 16 << 10;  // request line + headers; larger is 431
+  size_t max_headers = 100;            // header fields per request; more is 431
   size_t max_body_bytes = 1 << 20;     // decoded body; larger is 413
   size_t max_connections = 4096;       // over it, new connections get 503 and are closed
   size_t max_queued_requests = 1024;   // waiting for a handler thread; over it, 503
@@ -64,6 +66,8 @@ struct HttpServerOptions {
   std::chrono::milliseconds body_rate_grace{2'000};
   // A keep-alive connection may wait this long for its next request.
   std::chrono::milliseconds idle_timeout{60'000};
+  // Requests per connection: the response to the last one says `Connection: close`.
+  size_t max_keepalive_requests = 1000;
   // A response must be written within this long (a client that does not read is cut off).
   std::chrono::milliseconds write_timeout{30'000};
 

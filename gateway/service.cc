@@ -152,29 +152,37 @@ struct FixedSettings {
   std::string audit_path;
   bool metrics_enabled = true;
   std::optional<PlanAddress> metrics_listen;
+  bool tls13_only = false;
+  size_t max_headers = 0, max_keepalive_requests = 0;
 
   static FixedSettings Of(const ServicePlan& p) {
-    return FixedSettings{p.listen,           p.tls,
-                         p.tls_certificate,  p.tls_key,
-                         p.worker_threads,   p.max_connections,
-                         p.max_header_bytes, p.max_body_bytes,
-                         p.header_timeout_ms, p.body_timeout_ms,
-                         p.idle_timeout_ms,  p.write_timeout_ms,
-                         p.audit_options.path, p.metrics_enabled,
-                         p.metrics_listen};
+    FixedSettings f{p.listen,           p.tls,
+                    p.tls_certificate,  p.tls_key,
+                    p.worker_threads,   p.max_connections,
+                    p.max_header_bytes, p.max_body_bytes,
+                    p.header_timeout_ms, p.body_timeout_ms,
+                    p.idle_timeout_ms,  p.write_timeout_ms,
+                    p.audit_options.path, p.metrics_enabled,
+                    p.metrics_listen};
+    f.tls13_only = p.tls13_only;
+    f.max_headers = p.max_headers;
+    f.max_keepalive_requests = p.max_keepalive_requests;
+    return f;
   }
   // The names of the settings that differ.
   std::vector<std::string> Diff(const FixedSettings& o) const {
     std::vector<std::string> out;
     if (!SameAddresses(listen, o.listen)) out.push_back("server.listen");
-    if (tls != o.tls || tls_certificate != o.tls_certificate || tls_key != o.tls_key) {
+    if (tls != o.tls || tls_certificate != o.tls_certificate || tls_key != o.tls_key ||
+        tls13_only != o.tls13_only) {
       out.push_back("server.tls");
     }
     if (worker_threads != o.worker_threads) out.push_back("server.worker_threads");
     if (max_connections != o.max_connections || max_header_bytes != o.max_header_bytes ||
         max_body_bytes != o.max_body_bytes || header_timeout_ms != o.header_timeout_ms ||
         body_timeout_ms != o.body_timeout_ms || idle_timeout_ms != o.idle_timeout_ms ||
-        write_timeout_ms != o.write_timeout_ms) {
+        write_timeout_ms != o.write_timeout_ms || max_headers != o.max_headers ||
+        max_keepalive_requests != o.max_keepalive_requests) {
       out.push_back("limits");
     }
     if (audit_path != o.audit_path) out.push_back("audit.path");
@@ -531,8 +539,12 @@ tl::expected<std::unique_ptr<Service>, ServiceErrors> Service::Start(ServiceOpti
   HttpServerOptions http;
   http.listen.clear();
   for (const auto& a : s.fixed.listen) http.listen.push_back(HttpListen{a.host, a.port});
-  if (s.fixed.tls) http.tls = HttpTlsOptions{s.fixed.tls_certificate, s.fixed.tls_key};
+  if (s.fixed.tls) {
+    http.tls = HttpTlsOptions{s.fixed.tls_certificate, s.fixed.tls_key, s.fixed.tls13_only};
+  }
   http.max_header_bytes = s.fixed.max_header_bytes;
+  http.max_headers = s.fixed.max_headers;
+  http.max_keepalive_requests = s.fixed.max_keepalive_requests;
   http.max_body_bytes = s.fixed.max_body_bytes;
   http.max_connections = s.fixed.max_connections;
   http.header_timeout = std::chrono::milliseconds(s.fixed.header_timeout_ms);

@@ -54,9 +54,12 @@ tl::expected<ServicePlan, std::vector<std::string>> LoadServicePlan(
   plan.tls = c.server.tls.enabled;
   plan.tls_certificate = c.server.tls.certificate;
   plan.tls_key = c.server.tls.key;
+  plan.tls13_only = c.server.tls.min_version == TlsVersion::kTls13;
   plan.worker_threads = c.server.worker_threads;
   plan.max_connections = c.limits.max_connections;
   plan.max_header_bytes = c.limits.max_header_bytes;
+  plan.max_headers = c.limits.max_headers;
+  plan.max_keepalive_requests = c.limits.max_keepalive_requests;
   plan.max_body_bytes = c.limits.max_body_bytes;
   plan.max_json_depth = c.limits.max_json_depth;
   plan.max_string_bytes = c.limits.max_string_bytes;

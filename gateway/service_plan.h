@@ -65,9 +65,12 @@ struct ServicePlan {
   std::vector<PlanAddress> listen;
   bool tls = false;
   std::string tls_certificate, tls_key;
+  bool tls13_only = false;  // [server.tls] min_version = "1.3"
   size_t worker_threads = 0;
   size_t max_connections = 0;
   size_t max_header_bytes = 0;
+  size_t max_headers = 0;
+  size_t max_keepalive_requests = 0;
   size_t max_body_bytes = 0;
   size_t max_json_depth = 0;
   size_t max_string_bytes = 0;

@@ -24,6 +24,18 @@ void ExpectRefused(const std::string& head, const std::string& why, int status =
       << "message `" << parsed.error().message << "` lacks `" << why << "`";
 }
 
+TEST(HttpHeadTest, MoreHeaderFieldsThanTheLimitAre431) {
+  std::string head = "GET / HTTP/1.1\r\nHost: a\r\n";
+  for (int i = 0; i < 4; ++i) head += "X-F" + std::to_string(i) + ": v\r\n";
+  head += "\r\n";
+  ASSERT_TRUE(ParseRequestHead(head, 5).has_value());  // Host and four more: at the limit
+  auto over = ParseRequestHead(head, 4);
+  ASSERT_FALSE(over.has_value());
+  EXPECT_EQ(over.error().status, 431);
+  EXPECT_EQ(over.error().code, "header-too-large");
+  EXPECT_EQ(over.error().message, "too many header fields");
+}
+
 TEST(HttpHeadTest, ParsesAWellFormedPost) {
   auto head = Parse(
       "POST /v1/functions/hello/invoke?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\n"

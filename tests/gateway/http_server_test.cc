@@ -172,6 +172,39 @@ TEST_F(HttpServerTest, AnswersAndKeepsTheConnectionAlive) {
   EXPECT_EQ(server_->Stats().connections_total, 1u);
 }
 
+TEST_F(HttpServerTest, MaxKeepaliveRequestsClosesAfterTheLast) {
+  HttpServerOptions options;
+  options.max_keepalive_requests = 2;
+  StartServer(options);
+  TestConnection c(port_);
+  ASSERT_TRUE(c.ok());
+  c.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto first = c.ReadResponse();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->status, 200);
+  EXPECT_EQ(first->Header("Connection"), "");
+  c.Send("GET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto second = c.ReadResponse();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->status, 200);
+  EXPECT_EQ(second->Header("Connection"), "close");
+  EXPECT_TRUE(c.WaitClosed());
+  EXPECT_EQ(handler_->calls(), 2);
+}
+
+TEST_F(HttpServerTest, MoreHeaderFieldsThanMaxHeadersIs431) {
+  HttpServerOptions options;
+  options.max_headers = 3;
+  StartServer(options);
+  ExpectRejectedAndClosed("GET / HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", 431,
+                          "header-too-large");
+  TestConnection c(port_);
+  c.Send("GET / HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\n\r\n");
+  auto r = c.ReadResponse();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+}
+
 TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
   StartServer();
   TestConnection c(port_);
@@ -544,8 +577,9 @@ class HttpsServerTest : public HttpServerTest {
     HttpServerTest::TearDown();
     std::filesystem::remove_all(dir_);
   }
-  void StartTls(HttpServerOptions options = {}) {
-    options.tls = HttpTlsOptions{(dir_ / "cert.pem").string(), (dir_ / "key.pem").string()};
+  void StartTls(HttpServerOptions options = {}, bool tls13_only = false) {
+    options.tls = HttpTlsOptions{(dir_ / "cert.pem").string(), (dir_ / "key.pem").string(),
+                                 tls13_only};
     StartServer(std::move(options));
   }
 
@@ -599,6 +633,15 @@ TEST_F(HttpsServerTest, Tls12UsesForwardSecretAead) {
   EXPECT_EQ(r.version, "TLSv1.2");
   EXPECT_EQ(r.cipher.rfind("ECDHE-", 0), 0u) << r.cipher;
   EXPECT_NE(r.cipher.find("GCM"), std::string::npos) << r.cipher;
+}
+
+TEST_F(HttpsServerTest, Tls13OnlyRefusesTls12) {
+  StartTls({}, true);
+  EXPECT_FALSE(TlsRequest(TLS1_2_VERSION).handshake);
+  auto r = TlsRequest();
+  ASSERT_TRUE(r.handshake);
+  EXPECT_EQ(r.version, "TLSv1.3");
+  EXPECT_EQ(r.response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << r.response;
 }
 
 TEST_F(HttpsServerTest, RefusesOldProtocolsAndWeakSuites) {
