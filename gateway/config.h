@@ -82,7 +82,6 @@ struct ServerConfig {
   std::vector<ListenAddress> listen;  // default: 127.0.0.1:8080
   TlsConfig tls;
   size_t worker_threads = 0;  // resolved: the configured count, else one per core
-  std::string request_id_header = "X-Request-Id";
 };
 
 // [limits]: what one connection and one request may use.

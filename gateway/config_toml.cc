@@ -549,7 +549,7 @@ class ConfigReader {
     server.listen = {ListenAddress{}};
     const toml::table* t = Table(root, "server");
     if (t != nullptr) {
-      Keys(*t, "[server]", {"listen", "worker_threads", "request_id_header", "tls"});
+      Keys(*t, "[server]", {"listen", "worker_threads", "tls"});
       if (const toml::node* node = t->get("listen")) {
         std::vector<const toml::node*> items;
         if (const auto* array = node->as_array()) {
@@ -573,11 +573,6 @@ class ConfigReader {
       size_t threads = 0;
       Integer(*t, "worker_threads", 0, 1024, &threads);
       server.worker_threads = threads;
-      if (String(*t, "request_id_header", &server.request_id_header) &&
-          !IsHeaderToken(server.request_id_header)) {
-        Error(Span(*t->get("request_id_header")),
-              "`request_id_header` must be an HTTP header name");
-      }
       if (const toml::table* tls = Table(*t, "tls")) ReadTls(*tls, &server.tls);
     }
     if (server.worker_threads == 0) {

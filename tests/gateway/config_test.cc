@@ -100,7 +100,6 @@ TEST_F(ConfigTest, MinimalConfigTakesTheDefaults) {
   EXPECT_EQ(config->server.listen[0].ToString(), "127.0.0.1:8080");
   EXPECT_GE(config->server.worker_threads, 1u);
   EXPECT_FALSE(config->server.tls.enabled);
-  EXPECT_EQ(config->server.request_id_header, "X-Request-Id");
   EXPECT_EQ(config->limits.max_body_bytes, 1u << 20);
   EXPECT_EQ(config->limits.max_json_depth, 64u);
   EXPECT_EQ(config->functions.folder, Path("functions"));
@@ -130,7 +129,6 @@ TEST_F(ConfigTest, EveryKeyIsRead) {
 [server]
 listen = ["0.0.0.0:0", "[::1]:8443"]
 worker_threads = 3
-request_id_header = "X-Trace-Id"
 
 [server.tls]
 certificate = "tls/cert.pem"
@@ -217,7 +215,6 @@ rate = 100
   EXPECT_EQ(c.server.listen[1].host, "::1");
   EXPECT_EQ(c.server.listen[1].port, 8443);
   EXPECT_EQ(c.server.worker_threads, 3u);
-  EXPECT_EQ(c.server.request_id_header, "X-Trace-Id");
   EXPECT_TRUE(c.server.tls.enabled);
   EXPECT_EQ(c.server.tls.certificate, Path("tls/cert.pem"));
   EXPECT_EQ(c.server.tls.min_version, TlsVersion::kTls13);
@@ -290,6 +287,19 @@ TEST_F(ConfigTest, UnknownKeysAreErrorsAtTheKeyWithASuggestion) {
                                    "  help: did you mean `limits`?",
                           File() + ":5:1: error: unknown key `lisen` in [server]\n"
                                    "  help: did you mean `listen`?"));
+}
+
+// The server always names its request id header `X-Request-Id`: a key to rename it would
+// be ignored, so there is none.
+TEST_F(ConfigTest, RequestIdHeaderIsNotAKey) {
+  WriteAuditKey();
+  auto config = Load(std::string(kMinimal) +
+                     "[server]\n"
+                     "request_id_header = \"X-Trace-Id\"\n");
+  ASSERT_FALSE(config.has_value());
+  EXPECT_THAT(Lines(config.error()),
+              Contains(HasSubstr(File() + ":5:1: error: unknown key `request_id_header` in "
+                                          "[server]")));
 }
 
 TEST_F(ConfigTest, WrongTypesAreErrorsAtTheValue) {
