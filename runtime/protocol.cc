@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -177,16 +178,16 @@ Result<Response> Session::Invoke(const Invocation& invocation,
     }
     auto ready = WaitFor(fd_, POLLIN, deadline);
     if (!ready) return tl::unexpected(ready.error());
-    size_t old = in.size();
-    in.resize(old + 64 * 1024);
-    ssize_t n = ::recv(fd_, in.data() + old, 64 * 1024, MSG_DONTWAIT);
+    // Received on the stack and appended: growing `in` by the read size first would
+    // allocate and zero 64 KiB per invocation for a reply of a few hundred bytes.
+    std::array<uint8_t, 64 * 1024> chunk;
+    ssize_t n = ::recv(fd_, chunk.data(), chunk.size(), MSG_DONTWAIT);
     if (n < 0) {
-      in.resize(old);
       if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
       if (errno == ECONNRESET) return Fail("closed", "the runtime closed the channel");
       return Fail("io", std::string("recv: ") + std::strerror(errno));
     }
-    in.resize(old + static_cast<size_t>(n));
+    in.insert(in.end(), chunk.begin(), chunk.begin() + n);
     if (n == 0) return Fail("closed", "the runtime closed the channel before it answered");
   }
   if (in_start != in.size()) {
