@@ -78,7 +78,11 @@ struct AuditWriter::Impl {
 
   std::mutex mu;
   std::condition_variable work_cv;     // the thread waits here for entries
-  std::condition_variable durable_cv;  // callers wait here for fdatasync
+  // Callers wait here for fdatasync, one variable per batch parity: the batch being
+  // written and the one filling up. A batch's fdatasync wakes only its own waiters, not
+  // those whose records arrived while it was written (up to the handler threads' count of
+  // futile wake-ups per commit otherwise).
+  std::condition_variable durable_cvs[2];
   internal::LogId log_id{};
   Digest head{};
   uint64_t next_seq = 0;
@@ -88,6 +92,8 @@ struct AuditWriter::Impl {
   uint64_t pending_first_seq = 0;
   std::chrono::steady_clock::time_point pending_since;
   uint64_t durable_seq = 0;      // every entry up to here is on disk
+  uint64_t taken_seq = 0;        // every entry up to here is durable or being written
+  uint64_t taken_batches = 0;    // batches taken for writing so far
   std::optional<Error> failed;   // sticky: the writer is unusable after an I/O error
   bool writer_idle = false;     // the thread waits for entries
   bool stopping = false;
@@ -163,6 +169,8 @@ struct AuditWriter::Impl {
         pending_first_seq = next_seq;
       }
       pending_since = std::chrono::steady_clock::now();
+      taken_seq = last_seq;
+      const uint64_t batch_number = ++taken_batches;
       lock.unlock();
       auto written = WriteAll(fd.get(), batch, options.path);
       if (written) written = SyncData(fd.get(), options.path);
@@ -172,16 +180,29 @@ struct AuditWriter::Impl {
         break;
       }
       durable_seq = last_seq;
-      durable_cv.notify_all();
+      durable_cvs[batch_number % 2].notify_all();
     }
-    durable_cv.notify_all();
+    NotifyAllWaiters();
+  }
+
+  // REQUIRES: mu held. Where the caller waiting for `seq` sleeps: with the batch being
+  // written if `seq` is in it, else with the next one. Recomputed after every wake-up (an
+  // every-record writer takes one frame per batch).
+  std::condition_variable& DurableCvFor(uint64_t seq) {
+    const uint64_t batch = seq <= taken_seq ? taken_batches : taken_batches + 1;
+    return durable_cvs[batch % 2];
+  }
+
+  void NotifyAllWaiters() {
+    durable_cvs[0].notify_all();
+    durable_cvs[1].notify_all();
   }
 
   // REQUIRES: mu held. Enters the failed state for good.
   void Fail(const Error& e) {
     if (!failed) failed = e;
     pending.clear();
-    durable_cv.notify_all();
+    NotifyAllWaiters();
   }
 };
 
@@ -262,6 +283,7 @@ Result<std::unique_ptr<AuditWriter>> AuditWriter::Open(AuditOptions options,
   impl->head = state.head;
   impl->next_seq = state.next_seq;
   impl->durable_seq = state.next_seq - 1;
+  impl->taken_seq = impl->durable_seq;
   impl->records_since_checkpoint = state.records_since_checkpoint;
   impl->last_checkpoint_ms =
       state.last_checkpoint ? state.last_checkpoint_time_ms : impl->Now();
@@ -290,7 +312,7 @@ Result<uint64_t> AuditWriter::Append(const AuditRecord& record) {
 Result<void> AuditWriter::WaitDurable(uint64_t seq) {
   std::unique_lock<std::mutex> lock(impl_->mu);
   if (seq >= impl_->next_seq) return Fail(kOp, "no entry " + std::to_string(seq));
-  impl_->durable_cv.wait(lock, [&] { return impl_->durable_seq >= seq || impl_->failed; });
+  while (impl_->durable_seq < seq && !impl_->failed) impl_->DurableCvFor(seq).wait(lock);
   if (impl_->durable_seq >= seq) return {};
   return tl::unexpected(*impl_->failed);
 }
@@ -298,8 +320,11 @@ Result<void> AuditWriter::WaitDurable(uint64_t seq) {
 Result<void> AuditWriter::WaitDurableFor(uint64_t seq, int64_t timeout_ms) {
   std::unique_lock<std::mutex> lock(impl_->mu);
   if (seq >= impl_->next_seq) return Fail(kOp, "no entry " + std::to_string(seq));
-  impl_->durable_cv.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(timeout_ms, 0)),
-                             [&] { return impl_->durable_seq >= seq || impl_->failed; });
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(std::max<int64_t>(timeout_ms, 0));
+  while (impl_->durable_seq < seq && !impl_->failed) {
+    if (impl_->DurableCvFor(seq).wait_until(lock, deadline) == std::cv_status::timeout) break;
+  }
   if (impl_->durable_seq >= seq) return {};
   if (impl_->failed) return tl::unexpected(*impl_->failed);
   return Fail(kOp, "entry " + std::to_string(seq) + " not durable within " +
