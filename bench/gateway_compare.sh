@@ -162,8 +162,9 @@ rate = 1000000000
 burst = 1000000000
 max_concurrency_per_function = 4096
 EOF
+  : > "${d}/serve-${mode}.log"  # exists before the poll below reads it
   "${fnjail}" serve --config "${d}/fnjail-${mode}.toml" --watch-interval-ms 0 \
-    2>"${d}/serve-${mode}.log" &
+    2>>"${d}/serve-${mode}.log" &
   local pid=$!
   pids+=("${pid}")
   fnjail_port=""
