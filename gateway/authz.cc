@@ -45,7 +45,12 @@ std::string FormatIsoTime(int64_t ms) {
 }
 
 Authorizer::Authorizer(policy::PolicySet enforced, std::optional<policy::PolicySet> shadow)
-    : enforced_(std::move(enforced)), shadow_(std::move(shadow)) {}
+    : enforced_(std::move(enforced)) {
+  if (shadow) shadows_.push_back(ShadowSet{{}, std::move(*shadow)});
+}
+
+Authorizer::Authorizer(policy::PolicySet enforced, std::vector<ShadowSet> shadows)
+    : enforced_(std::move(enforced)), shadows_(std::move(shadows)) {}
 
 policy::Request Authorizer::BuildRequest(const AuthzInput& input) {
   const Principal& p = *input.principal;
@@ -92,7 +97,10 @@ AuthzResult Authorizer::Authorize(const AuthzInput& input) const {
   policy::Request request = BuildRequest(input);
   AuthzResult result;
   result.enforced = ToVerdict(enforced_.Decide(request));
-  if (shadow_) result.shadow = ToVerdict(shadow_->Decide(request));
+  result.shadows.reserve(shadows_.size());
+  for (const auto& set : shadows_) {
+    result.shadows.push_back(ShadowVerdict{set.name, ToVerdict(set.policies.Decide(request))});
+  }
   return result;
 }
 

@@ -59,18 +59,32 @@ struct Verdict {
   std::vector<std::string> errors;      // evaluation errors, `policy#sid: message`
 };
 
+// A candidate policy set, decided beside the enforced one for the audit record only.
+struct ShadowSet {
+  std::string name;  // recorded with its decisions; may be empty when there is one set
+  policy::PolicySet policies;
+};
+
+struct ShadowVerdict {
+  std::string name;
+  Verdict verdict;
+};
+
 struct AuthzResult {
   Verdict enforced;
-  std::optional<Verdict> shadow;  // set when a shadow set is configured
+  std::vector<ShadowVerdict> shadows;  // one per shadow set, in the configured order
   bool allowed() const noexcept { return enforced.allowed; }
 };
 
 // Immutable after construction (policy sets are immutable); thread-safe.
 class Authorizer {
  public:
-  // `enforced` decides; `shadow`, when given, is evaluated beside it for the audit record.
+  // `enforced` decides; `shadow`, when given, is evaluated beside it for the audit record
+  // (one unnamed shadow set).
   explicit Authorizer(policy::PolicySet enforced,
                       std::optional<policy::PolicySet> shadow = std::nullopt);
+  // `enforced` decides; each of `shadows` is evaluated beside it for the audit record.
+  Authorizer(policy::PolicySet enforced, std::vector<ShadowSet> shadows);
 
   AuthzResult Authorize(const AuthzInput& input) const;
 
@@ -79,7 +93,7 @@ class Authorizer {
 
  private:
   policy::PolicySet enforced_;
-  std::optional<policy::PolicySet> shadow_;
+  std::vector<ShadowSet> shadows_;
 };
 
 // `ms` since the epoch as ISO 8601 UTC with second precision: `2026-01-02T03:04:05Z`.

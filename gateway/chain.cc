@@ -335,12 +335,14 @@ HttpResponse Chain::Run(Request& r) {
     r.record.allowed = result.enforced.allowed;
     r.record.decision_reason = std::string(policy::ReasonName(result.enforced.reason));
     r.record.statements = std::move(result.enforced.statements);
-    if (result.shadow) {
-      // Shadow decisions ride in the statement list, marked, so the signed log holds
-      // what a candidate policy set would have decided.
-      r.record.statements.push_back("shadow:" +
-                                    std::string(policy::ReasonName(result.shadow->reason)));
-      for (auto& s : result.shadow->statements) r.record.statements.push_back("shadow:" + s);
+    for (auto& shadow : result.shadows) {
+      // Shadow decisions ride in the statement list, marked (`shadow:` or, for a named
+      // set, `shadow:<name>:`), so the signed log holds what each candidate set decided.
+      const std::string mark =
+          shadow.name.empty() ? std::string("shadow:") : "shadow:" + shadow.name + ":";
+      r.record.statements.push_back(mark +
+                                    std::string(policy::ReasonName(shadow.verdict.reason)));
+      for (auto& s : shadow.verdict.statements) r.record.statements.push_back(mark + s);
     }
     if (!result.enforced.errors.empty() && deps_.log) {
       std::string joined;

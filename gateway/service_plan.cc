@@ -98,14 +98,8 @@ tl::expected<ServicePlan, std::vector<std::string>> LoadServicePlan(
   }
 
   plan.policies = std::move(d.policies);
-  if (!d.shadow_policies.empty()) {
-    plan.shadow_name = d.shadow_policies.front().name;
-    plan.shadow_policies = std::move(d.shadow_policies.front().policies);
-    for (size_t i = 1; i < d.shadow_policies.size(); ++i) {
-      plan.warnings.push_back(config_path + ": warning: shadow policy set `" +
-                              d.shadow_policies[i].name +
-                              "` is ignored: one shadow set is evaluated at a time");
-    }
+  for (auto& set : d.shadow_policies) {
+    plan.shadow_policies.push_back(ShadowSet{set.name, std::move(set.policies)});
   }
 
   for (const auto& f : d.functions) plan.functions.push_back({f.name, f.file, f.spec});

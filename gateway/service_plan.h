@@ -18,6 +18,7 @@
 #include <tl/expected.hpp>
 
 #include "crypto/crypto.h"
+#include "gateway/authz.h"
 #include "policy/policy.h"
 
 namespace fnjail::runtime {
@@ -88,10 +89,9 @@ struct ServicePlan {
   std::vector<PlanJwtIssuer> jwt_issuers;
   std::vector<PlanPrincipal> principals;
 
-  // [policies]: the enforced set and at most one shadow set.
+  // [policies]: the enforced set and the shadow sets, in the configured order.
   policy::PolicySet policies;
-  std::optional<policy::PolicySet> shadow_policies;
-  std::string shadow_name;
+  std::vector<ShadowSet> shadow_policies;
 
   // [functions]
   std::vector<PlanFunction> functions;

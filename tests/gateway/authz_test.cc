@@ -62,7 +62,7 @@ TEST(AuthzTest, EmptySetDeniesImplicitly) {
   AuthzResult r = authz.Authorize(Input(p));
   EXPECT_FALSE(r.allowed());
   EXPECT_EQ(r.enforced.reason, policy::Reason::kImplicitDeny);
-  EXPECT_FALSE(r.shadow.has_value());
+  EXPECT_TRUE(r.shadows.empty());
 }
 
 TEST(AuthzTest, AllowNamesTheDecidingStatement) {
@@ -162,16 +162,34 @@ TEST(AuthzTest, ShadowIsEvaluatedButNotEnforced) {
   Principal p = Alice();
   AuthzResult r = authz.Authorize(Input(p));
   EXPECT_TRUE(r.allowed());
-  ASSERT_TRUE(r.shadow.has_value());
-  EXPECT_FALSE(r.shadow->allowed);
-  EXPECT_EQ(r.shadow->reason, policy::Reason::kImplicitDeny);
-  EXPECT_THAT(r.shadow->statements, IsEmpty());
+  ASSERT_EQ(r.shadows.size(), 1u);
+  EXPECT_EQ(r.shadows[0].name, "");
+  EXPECT_FALSE(r.shadows[0].verdict.allowed);
+  EXPECT_EQ(r.shadows[0].verdict.reason, policy::Reason::kImplicitDeny);
+  EXPECT_THAT(r.shadows[0].verdict.statements, IsEmpty());
 
   // And the other way round: a shadow allow never lets a request through.
   Authorizer strict{policy::PolicySet(), Policies({kAllowHello})};
   AuthzResult s = strict.Authorize(Input(p));
   EXPECT_FALSE(s.allowed());
-  EXPECT_TRUE(s.shadow->allowed);
+  ASSERT_EQ(s.shadows.size(), 1u);
+  EXPECT_TRUE(s.shadows[0].verdict.allowed);
+}
+
+TEST(AuthzTest, EveryNamedShadowSetIsEvaluatedInOrder) {
+  std::vector<ShadowSet> shadows;
+  shadows.push_back({"candidate-a", Policies({kAllowHello})});
+  shadows.push_back({"candidate-b", policy::PolicySet()});
+  Authorizer authz{policy::PolicySet(), std::move(shadows)};
+  Principal p = Alice();
+  AuthzResult r = authz.Authorize(Input(p));
+  EXPECT_FALSE(r.allowed());
+  ASSERT_EQ(r.shadows.size(), 2u);
+  EXPECT_EQ(r.shadows[0].name, "candidate-a");
+  EXPECT_TRUE(r.shadows[0].verdict.allowed);
+  EXPECT_EQ(r.shadows[1].name, "candidate-b");
+  EXPECT_FALSE(r.shadows[1].verdict.allowed);
+  EXPECT_EQ(r.shadows[1].verdict.reason, policy::Reason::kImplicitDeny);
 }
 
 TEST(AuthzTest, IsoTime) {

@@ -122,7 +122,7 @@ class ChainTest : public ::testing::Test {
   void SetUp() override { Build(); }
 
   void Build(ChainOptions options = {}, bool with_rate_limit = false,
-             std::optional<policy::PolicySet> shadow = std::nullopt) {
+             std::vector<ShadowSet> shadows = {}) {
     pepper_ = std::make_shared<crypto::SecretBytes>(crypto::AsBytes(std::string(32, 'p')));
     auto store = std::make_shared<crypto::ApiKeyStore>();
     auto alice = store->Create(pepper_->view(), "alice", 0);
@@ -164,7 +164,7 @@ class ChainTest : public ::testing::Test {
     metrics_ = std::make_shared<Metrics>();
     ChainDeps deps;
     deps.authenticator = std::move(*authenticator);
-    deps.authorizer = std::make_shared<Authorizer>(std::move(*set), std::move(shadow));
+    deps.authorizer = std::make_shared<Authorizer>(std::move(*set), std::move(shadows));
     if (with_rate_limit) {
       RateLimiterOptions rl;
       rl.default_limit = {1, 2};
@@ -620,10 +620,23 @@ TEST_F(ChainTest, RequestIdFromTheServerIsKeptWhenWellFormed) {
 }
 
 TEST_F(ChainTest, ShadowDecisionIsAudited) {
-  Build({}, false, policy::PolicySet());
+  std::vector<ShadowSet> shadows;
+  shadows.push_back({"", policy::PolicySet()});
+  Build({}, false, std::move(shadows));
   EXPECT_EQ(Invoke("hello", alice_key_).status, 200);
   EXPECT_THAT(audit_->Last().statements,
               ElementsAre("alice#InvokeMost", "shadow:implicit-deny"));
+}
+
+TEST_F(ChainTest, EveryNamedShadowSetIsAuditedUnderItsName) {
+  std::vector<ShadowSet> shadows;
+  shadows.push_back({"next", policy::PolicySet()});
+  shadows.push_back({"strict", policy::PolicySet()});
+  Build({}, false, std::move(shadows));
+  EXPECT_EQ(Invoke("hello", alice_key_).status, 200);
+  EXPECT_THAT(audit_->Last().statements,
+              ElementsAre("alice#InvokeMost", "shadow:next:implicit-deny",
+                          "shadow:strict:implicit-deny"));
 }
 
 TEST_F(ChainTest, ExceptionsBecome500WithARecord) {
