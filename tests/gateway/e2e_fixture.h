@@ -45,7 +45,7 @@ inline std::string B64(std::string_view s) { return crypto::Base64UrlEncode(cryp
 //   principals: alice (API key, group staff; allowed everything), mallory (API key; allowed
 //   by group staff, denied explicitly), bob (API key; no policy: implicitly denied), limited
 //   (API key; allowed, rate 2 per ~forever), ci (HMAC; allowed), idp:<sub> (JWT; allowed when
-//   in group readers).
+//   in group readers; idp:dave is in group staff by [principals]).
 //   functions: echo (Lua, echoes the event), strict (Lua, JSON Schema {name: string}),
 //   spin (Lua, burns `ms` of CPU; timeout 3 s, concurrency 1).
 class E2eDeployment {
@@ -200,6 +200,9 @@ groups_claim = "groups"
 groups = ["staff"]
 
 [principals.mallory]
+groups = ["staff"]
+
+[principals."idp:dave"]
 groups = ["staff"]
 
 [policies]

@@ -133,6 +133,14 @@ TEST_F(E2eGatewayTest, ValidJwtIsAllowed) {
   EXPECT_EQ(body["principal"], "idp:carol");
 }
 
+TEST_F(E2eGatewayTest, JwtPrincipalsGetTheirConfiguredGroups) {
+  // [principals."idp:dave"] puts dave in staff although his token names no group.
+  Json body = Expect(200, "", "POST", kInvokeEcho, Bearer(deployment_->Jwt("dave", {})),
+                     R"({"n":2})");
+  EXPECT_EQ(body["principal"], "idp:dave");
+  Expect(403, "forbidden", "POST", kInvokeEcho, Bearer(deployment_->Jwt("erin", {})), "{}");
+}
+
 TEST_F(E2eGatewayTest, JwtAttacksAreRefused) {
   const int64_t now = std::time(nullptr);
   const Json claims = {{"iss", "https://idp.test"}, {"sub", "carol"}, {"aud", "fnjail-test"},
