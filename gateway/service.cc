@@ -260,6 +260,8 @@ struct Service::Impl {
       deployed;
   std::atomic<uint64_t> generation{0};
   std::atomic<bool> stopping{false};
+  // The installed version's audit mode, for the records of requests the server refuses.
+  std::atomic<bool> strict_audit{true};
   bool stopped = false;
   bool stop_result = false;
 
@@ -304,9 +306,21 @@ struct Service::Impl {
       record.status_detail = "timeout";
     }
     record.outcome = "refused";
-    if (auto seq = audit_sink->Append(record); !seq) {
+    auto seq = audit_sink->Append(record);
+    if (!seq) {
       metrics->RecordAuditFailure();
       Log("error", "audit.failed", {{"request_id", record.request_id}, {"problem", seq.error()}});
+      return;
+    }
+    // Strict mode: like every other answer, the refusal goes out only once its record is
+    // durable (the server writes the response after this returns). Refusals share the
+    // group commit with everything else in flight.
+    if (strict_audit.load(std::memory_order_relaxed)) {
+      if (auto durable = audit_sink->WaitDurable(*seq); !durable) {
+        metrics->RecordAuditFailure();
+        Log("error", "audit.failed",
+            {{"request_id", record.request_id}, {"problem", durable.error()}});
+      }
     }
   }
 };
@@ -535,6 +549,7 @@ tl::expected<std::unique_ptr<Service>, ServiceErrors> Service::Start(ServiceOpti
   auto chain = s.BuildChain(*plan);
   if (!chain) return fail(chain.error());
   s.handler->Set(*chain);
+  s.strict_audit = plan->strict_audit;
 
   HttpServerOptions http;
   http.listen.clear();
@@ -652,6 +667,9 @@ tl::expected<void, ServiceErrors> Service::Reload() {
     s.UndeployMissing(functions_only);
   } else {
     s.handler->Set(*chain);
+  }
+  s.strict_audit = plan->strict_audit;
+  if (s.options.invoker) {
     s.deployed.clear();
     for (const auto& f : probe) s.deployed[f.name] = {f.spec, Impl::FunctionPrint(*f.spec)};
   }
